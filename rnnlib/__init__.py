@@ -1,0 +1,12 @@
+"""rnnlib: the small shared library of the course "RNNs with nothing but matrices and vectors".
+
+One module per idea:
+
+* ``rnnlib.data``  - real words (wordfreq) and the surnames data set, a stratified split
+* ``rnnlib.vocab`` - character vocabulary, label encoding, one-hot vectors and batches
+* ``rnnlib.model`` - the RNN ``h = f(W@h + U@x_t + b)``, ``o = V@h``, and a classifier around it
+* ``rnnlib.train`` - per-record, minibatch and vectorized training; evaluation; device choice
+"""
+from . import data, model, train, vocab
+
+__all__ = ["data", "vocab", "model", "train"]

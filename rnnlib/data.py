@@ -1,0 +1,319 @@
+"""The course's data: real words of several languages, and the surnames data set.
+
+>>> X, y = words()                       # English, French and German words, offline
+>>> X[:3], y[:3]                         # doctest: +SKIP
+(['musst', 'présenter', 'calls'], ['German', 'French', 'English'])
+>>> X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=0.2, seed=0)
+
+``surnames()`` gives the 18-language surnames of the PyTorch name-classification
+tutorial. It looks for the files in ``$RNNLIB_DATA/names``, then in the user
+cache (``~/.cache/rnnlib/names``), and otherwise downloads the tutorial's
+``data.zip`` into that cache, checking every file against a pinned sha256 sum.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_ENV = "RNNLIB_DATA"
+NAMES_URL = "https://download.pytorch.org/tutorial/data.zip"
+
+# wordfreq's codes for a few of its languages; any other code is shown as is.
+LANGUAGE_NAMES = {
+    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+    "nl": "Dutch", "pt": "Portuguese", "sv": "Swedish", "pl": "Polish", "fi": "Finnish",
+}
+
+# sha256 of each file of data/names/ in the tutorial's data.zip.
+NAMES_SHA256 = {
+    "Arabic.txt": "6f424a8dbe51cbbbabab7a57d38b617210125e4e3991f3c657cb79b8f104bafc",
+    "Chinese.txt": "49263ef55a8cb1740e841d65cad8214b2f9b5b869bc534c811746422496fa91e",
+    "Czech.txt": "145bbbd6d0816578f03388e92c264d39ef1c60df920b081d371fa5c5cc055a8e",
+    "Dutch.txt": "924f32b635170eae561f84538632138fc07d4c8bbd70ba3fb980de1ecc4d2af3",
+    "English.txt": "9cca037066d3d5989e24bc01801416162de506b5e28e15b7c092a47905d29bf2",
+    "French.txt": "81e65b36c60ed5b89a17422f6edcadbb89546f38ad69e960e64e7ba682012a95",
+    "German.txt": "7449cd590b97a733e18d613a4155decd77ec35dc5f8aadd7a82204dce4f051db",
+    "Greek.txt": "3555b5186de7f401e6d991b088e9e644ca3099116477818c25ab5793801389e6",
+    "Irish.txt": "cf8c7013256252a88d2503127b87282a11f21b2ff6db1bded68834c19a1ec058",
+    "Italian.txt": "f88414c27d0606a11a678b4859277828c2565d6cc4d9ee932deef6e94f3b35e4",
+    "Japanese.txt": "e0e717e114fec3e7eade4d9dabe0067c475f43147e36a22b47902ee76ad9e67f",
+    "Korean.txt": "cd54221ccb362a6cba4c78828838cf3268a0e59744767a37cf6ec4b74036b136",
+    "Polish.txt": "45bab898af2f60ed3a728bbf6980e28821011a7caa53227553b5785903a40826",
+    "Portuguese.txt": "50a8735f41f4f73757c8ce5b16cb0275cd86b2b214bcbc8c9805f508cb131c53",
+    "Russian.txt": "43b3e64ce351f77f1ac9e0cdf7566012d127f4371875fd25208845b5c9d6f7c3",
+    "Scottish.txt": "78d0252711d87d948ea86fe34826c51d2d794a8e52d15b5d6f7b6244d45d62dd",
+    "Spanish.txt": "1bcb462ed3316756a85781d68232bddae04498fdddd5d9219c53fd1fbdeba7a7",
+    "Vietnamese.txt": "f3f9e4164ab47601178a6e45b216464a64122f49d05541f24bf18a757253281d",
+}
+JUNK_LINES = {"To The First Page"}
+
+
+class DataError(RuntimeError):
+    """The data could not be found, downloaded or verified."""
+
+
+# --------------------------------------------------------------------- words
+def words(
+    languages: Sequence[str] = ("en", "fr", "de"),
+    per_language: int = 12000,
+    min_length: int = 2,
+    seed: int = 0,
+) -> tuple[list[str], list[str]]:
+    """Real words of each language from ``wordfreq``'s offline lists.
+
+    For each language we take its ``per_language`` most frequent words that
+    are alphabetic (accents allowed) and at least ``min_length`` long, lower
+    cased. A word found in the frequency list of more than one of the
+    languages (``"in"``, ``"die"`` in English and German) is dropped from all
+    of them: it has no single right answer. What remains is shuffled with
+    ``seed``. Returns ``(X, y)``: the words and their language names.
+    """
+    import wordfreq
+
+    if isinstance(languages, str):
+        languages = languages.split(",")
+    languages = [code.strip() for code in languages]
+    available = wordfreq.available_languages(wordlist="best")
+    unknown = [code for code in languages if code not in available]
+    if unknown:
+        raise ValueError(f"unknown language codes {unknown}; wordfreq has {', '.join(sorted(available))}")
+    if len(set(languages)) < 2:
+        raise ValueError(f"need at least two different languages, got {languages}")
+    _check_positive(per_language=per_language, min_length=min_length)
+
+    def keep(w: str) -> bool:
+        return w.isalpha() and len(w) >= min_length
+
+    # Look a few times deeper than we keep, so that "in another language's
+    # list" means more than "in its top per_language".
+    lists = {}
+    for code in languages:
+        ranked = [w.lower() for w in wordfreq.top_n_list(code, 4 * per_language, wordlist="best")]
+        lists[code] = list(dict.fromkeys(w for w in ranked if keep(w)))
+    seen_in = Counter(w for ranked in lists.values() for w in set(ranked))
+    X, y = [], []
+    for code in languages:
+        kept = [w for w in lists[code] if seen_in[w] == 1][:per_language]
+        X += kept
+        y += [LANGUAGE_NAMES.get(code, code)] * len(kept)
+    order = list(range(len(X)))
+    random.Random(seed).shuffle(order)
+    return [X[i] for i in order], [y[i] for i in order]
+
+
+def split(
+    X: Sequence, y: Sequence, valid_fraction: float = 0.2, seed: int = 0
+) -> tuple[list, list, list, list]:
+    """A stratified, seeded split: ``X_train, X_valid, y_train, y_valid``.
+
+    Each class keeps its share: ``round(valid_fraction * n)`` of its ``n``
+    records go to validation (at least one, when the class has two or more).
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} records but y has {len(y)}")
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be between 0 and 1, got {valid_fraction}")
+    by_class = defaultdict(list)
+    for i, label in enumerate(y):
+        by_class[label].append(i)
+    rng = random.Random(seed)
+    train_idx, valid_idx = [], []
+    for label in sorted(by_class):
+        idx = by_class[label]
+        rng.shuffle(idx)
+        nvalid = round(valid_fraction * len(idx))
+        if len(idx) >= 2:
+            nvalid = min(max(nvalid, 1), len(idx) - 1)
+        valid_idx += idx[:nvalid]
+        train_idx += idx[nvalid:]
+    rng.shuffle(train_idx)
+    rng.shuffle(valid_idx)
+    return ([X[i] for i in train_idx], [X[i] for i in valid_idx],
+            [y[i] for i in train_idx], [y[i] for i in valid_idx])
+
+
+# ------------------------------------------------------------------ surnames
+@dataclass
+class CleaningReport:
+    """What ``clean_surnames`` removed, and what it kept but you should know."""
+
+    raw: int = 0
+    junk: int = 0
+    duplicates: int = 0
+    kept: int = 0
+    multi_language: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (f"{self.raw} lines: dropped {self.junk} junk lines and {self.duplicates} exact "
+                f"(name, language) duplicates, kept {self.kept}; {len(self.multi_language)} names "
+                f"carry more than one language")
+
+
+def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], CleaningReport]:
+    """Drop junk lines and exact duplicates; report names of several languages.
+
+    * ``To The First Page`` lines (scraping leftovers in Russian.txt) go;
+    * a (name, language) pair seen before goes: duplicates must not end up on
+      both sides of a train/validation split;
+    * a name listed under several languages (``Abbott``: English, Scottish)
+      is kept under each, and listed in ``report.multi_language``.
+    """
+    report = CleaningReport(raw=len(pairs))
+    seen, kept = set(), []
+    for name, language in pairs:
+        if name in JUNK_LINES:
+            report.junk += 1
+        elif (name, language) in seen:
+            report.duplicates += 1
+        else:
+            seen.add((name, language))
+            kept.append((name, language))
+    report.kept = len(kept)
+    languages_of = defaultdict(list)
+    for name, language in kept:
+        languages_of[name].append(language)
+    report.multi_language = {n: langs for n, langs in sorted(languages_of.items()) if len(langs) > 1}
+    return kept, report
+
+
+def surnames(
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    url: str = NAMES_URL,
+    return_report: bool = False,
+):
+    """The 18-language surnames data set, cleaned (see ``clean_surnames``).
+
+    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names,
+    or ``(X, y, report)`` with ``return_report=True``.
+    """
+    names_dir = find_names_dir(data_dir, download=download, url=url)
+    pairs = read_names_dir(names_dir)
+    kept, report = clean_surnames(pairs)
+    X = [name for name, _ in kept]
+    y = [language for _, language in kept]
+    return (X, y, report) if return_report else (X, y)
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``$XDG_CACHE_HOME/rnnlib`` or ``~/.cache/rnnlib``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rnnlib"
+
+
+def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -> Path:
+    """The verified ``names/`` directory: given, in ``$RNNLIB_DATA``, cached, or downloaded."""
+    candidates = [Path(data_dir)] if data_dir is not None else []
+    if data_dir is None and os.environ.get(DATA_ENV):
+        candidates.append(Path(os.environ[DATA_ENV]))
+    if data_dir is None:
+        candidates.append(cache_dir())
+    for root in candidates:
+        names = root / "names" if (root / "names").is_dir() else root
+        if all((names / f).is_file() for f in NAMES_SHA256):
+            verify_names_dir(names)
+            return names
+    if data_dir is not None:
+        raise DataError(f"no surnames files in {data_dir}: expected {len(NAMES_SHA256)} files "
+                        f"such as {data_dir}/names/English.txt")
+    target = cache_dir()
+    if not download:
+        raise DataError(f"surnames data not found: put the 18 files of data/names/ in "
+                        f"{target / 'names'} or set {DATA_ENV} to a folder holding names/")
+    download_names(target, url)
+    return target / "names"
+
+
+def verify_names_dir(names: Path) -> None:
+    """Check every file of ``names`` against its pinned sha256."""
+    for filename, expected in NAMES_SHA256.items():
+        digest = hashlib.sha256((names / filename).read_bytes()).hexdigest()
+        if digest != expected:
+            raise DataError(f"{names / filename} has sha256 {digest[:12]}..., expected "
+                            f"{expected[:12]}...: the file is damaged or not the tutorial's")
+
+
+def read_names_dir(names: Path) -> list[tuple[str, str]]:
+    """(name, language) for every non-blank line of every ``<Language>.txt``."""
+    pairs = []
+    for filename in sorted(NAMES_SHA256):
+        language = filename.removesuffix(".txt")
+        text = (Path(names) / filename).read_text(encoding="utf-8")
+        pairs += [(line.strip(), language) for line in text.splitlines() if line.strip()]
+    return pairs
+
+
+def download_names(target: Path, url: str = NAMES_URL) -> None:
+    """Download ``url`` (a zip with ``data/names/*.txt``), verify, extract into ``target/names``."""
+    try:
+        payload = _fetch(url)
+    except (urllib.error.URLError, OSError) as err:
+        raise DataError(f"could not download {url} ({err}); without a network, put the 18 files "
+                        f"of data/names/ in {target / 'names'} or set {DATA_ENV}") from None
+    extract_names(payload, target)
+
+
+def extract_names(payload: bytes, target: Path) -> None:
+    """Extract the names files of a zip safely: verified, and nothing outside ``target``."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+    except zipfile.BadZipFile:
+        raise DataError("the download is not a zip file") from None
+    target = Path(target).resolve()
+    files = {}
+    for member in archive.infolist():
+        dest = (target / member.filename).resolve()
+        if not dest.is_relative_to(target):
+            raise DataError(f"refusing zip member {member.filename!r}: it would land outside {target}")
+        parts = Path(member.filename).parts
+        if len(parts) >= 2 and parts[-2] == "names" and parts[-1] in NAMES_SHA256:
+            files[parts[-1]] = archive.read(member)
+    missing = sorted(set(NAMES_SHA256) - set(files))
+    if missing:
+        raise DataError(f"the zip lacks {len(missing)} names files, e.g. {missing[0]}")
+    for filename, content in files.items():
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != NAMES_SHA256[filename]:
+            raise DataError(f"checksum mismatch for {filename} in the download: sha256 {digest[:12]}..., "
+                            f"expected {NAMES_SHA256[filename][:12]}...")
+    # Write into a temporary folder first, so an interrupted run leaves no half set.
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target) as tmp:
+        for filename, content in files.items():
+            (Path(tmp) / filename).write_bytes(content)
+        final = target / "names"
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        os.makedirs(tmp)  # TemporaryDirectory wants something to remove
+
+
+def _fetch(url: str) -> bytes:
+    """GET ``url`` with a progress bar."""
+    from tqdm.auto import tqdm
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        buffer = io.BytesIO()
+        with tqdm(total=total, unit="B", unit_scale=True, desc="data.zip") as bar:
+            while chunk := response.read(1 << 16):
+                buffer.write(chunk)
+                bar.update(len(chunk))
+    return buffer.getvalue()
+
+
+def _check_positive(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")

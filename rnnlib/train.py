@@ -1,0 +1,168 @@
+"""Training: per-record SGD, minibatch SGD, and the vectorized minibatch.
+
+All three minimise the same cross-entropy; they differ in how many records
+each update sees and in how the records of a batch are computed:
+
+* ``batch_size=1``: per-record SGD, one update per word;
+* ``batch_size=B, vectorized=False``: the loss of ``B`` words, each run through
+  the RNN on its own, summed or averaged, then one update;
+* ``batch_size=B, vectorized=True``: the ``B`` words run at once as the
+  columns of ``H`` (see ``RNN.hidden``).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .model import Classifier
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became infinite or NaN."""
+
+
+@dataclass
+class History:
+    """Per-epoch figures of a training run."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    valid_loss: list[float] = field(default_factory=list)
+    valid_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def records_per_second(self, nrecords: int) -> float:
+        """Training throughput over all epochs (evaluation excluded)."""
+        return nrecords * len(self.seconds) / sum(self.seconds)
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """``cuda`` if there is one, else ``mps`` (Apple), else the CPU; or ``prefer``."""
+    if prefer is not None:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's and torch's generators."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def evaluate(clf: Classifier, X: Sequence[str], y: Sequence[str], batch_size: int = 512) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``clf`` on ``(X, y)``."""
+    _check_data(X, y)
+    targets = clf.labels.encode(y).to(clf.device)
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(X), batch_size):
+        logits = clf.rnn(clf.encode(X[start:start + batch_size]))
+        target = targets[start:start + batch_size]
+        total_loss += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(dim=1) == target).sum().item()
+    return total_loss / len(X), correct / len(X)
+
+
+def fit(
+    clf: Classifier,
+    X_train: Sequence[str],
+    y_train: Sequence[str],
+    X_valid: Sequence[str] | None = None,
+    y_valid: Sequence[str] | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    vectorized: bool = True,
+    lr: float = 0.005,
+    optimizer: str = "adam",
+    loss_reduction: str = "mean",
+    clip: float | None = 1.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> History:
+    """Train ``clf`` in place; shuffle every epoch; return the per-epoch ``History``.
+
+    ``clip`` bounds the gradient's norm before each update (``None``: no
+    clipping). A non-finite loss stops training with ``TrainingDiverged``.
+    """
+    from tqdm.auto import tqdm
+
+    _check_data(X_train, y_train)
+    if (X_valid is None) != (y_valid is None):
+        raise ValueError("give both X_valid and y_valid, or neither")
+    for name, value in {"epochs": epochs, "batch_size": batch_size}.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if loss_reduction not in ("mean", "sum"):
+        raise ValueError(f"loss_reduction={loss_reduction!r}; allowed: mean, sum")
+    for w in X_train:  # fail before training, not in epoch 3
+        clf.vocab.encode(w)
+    targets = clf.labels.encode(y_train).to(clf.device)
+
+    seed_everything(seed)
+    rng = random.Random(seed)
+    opt = OPTIMIZERS[optimizer](clf.rnn.parameters(), lr=lr)
+    history = History()
+    order = list(range(len(X_train)))
+    nbatches = math.ceil(len(order) / batch_size)
+    for epoch in range(1, epochs + 1):
+        rng.shuffle(order)
+        clf.rnn.train()
+        start_time = time.perf_counter()
+        total_loss, correct = 0.0, 0
+        bar = tqdm(range(nbatches), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
+        for batch in bar:
+            idx = order[batch * batch_size:(batch + 1) * batch_size]
+            words = [X_train[i] for i in idx]
+            target = targets[idx]
+            if vectorized:
+                logits = clf.rnn(clf.encode(words))
+            else:  # one word at a time, as in per-record SGD
+                logits = torch.cat([clf.rnn(clf.encode([w])) for w in words])
+            loss = F.cross_entropy(logits, target, reduction=loss_reduction)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"loss became {loss.item()} at epoch {epoch}, batch {batch + 1}: "
+                    f"try a lower learning rate than lr={lr} or gradient clipping (clip={clip})")
+            opt.zero_grad()
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(clf.rnn.parameters(), clip)
+            opt.step()
+            batch_loss = loss.item() * (len(idx) if loss_reduction == "mean" else 1)
+            total_loss += batch_loss
+            correct += (logits.argmax(dim=1) == target).sum().item()
+        history.seconds.append(time.perf_counter() - start_time)
+        history.train_loss.append(total_loss / len(order))
+        history.train_accuracy.append(correct / len(order))
+        clf.rnn.eval()
+        if X_valid is not None:
+            valid_loss, valid_acc = evaluate(clf, X_valid, y_valid)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_acc)
+    return history
+
+
+def _check_data(X: Sequence[str], y: Sequence[str]) -> None:
+    if isinstance(X, str) or isinstance(y, str):
+        raise TypeError("X and y must be lists of words and labels, not a single string")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} records but y has {len(y)}")
+    if len(X) == 0:
+        raise ValueError("no records to train or evaluate on")
