@@ -287,16 +287,18 @@ def extract_names(payload: bytes, target: Path) -> None:
         if digest != NAMES_SHA256[filename]:
             raise DataError(f"checksum mismatch for {filename} in the download: sha256 {digest[:12]}..., "
                             f"expected {NAMES_SHA256[filename][:12]}...")
-    # Write into a temporary folder first, so an interrupted run leaves no half set.
+    # Write into a fresh folder first, so an interrupted run leaves no half set.
     target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target) as tmp:
+    staging = Path(tempfile.mkdtemp(dir=target, prefix=".names-"))
+    try:
         for filename, content in files.items():
-            (Path(tmp) / filename).write_bytes(content)
+            (staging / filename).write_bytes(content)
         final = target / "names"
         if final.exists():
             shutil.rmtree(final)
-        os.replace(tmp, final)
-        os.makedirs(tmp)  # TemporaryDirectory wants something to remove
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _fetch(url: str) -> bytes:
