@@ -111,6 +111,8 @@ class Classifier:
         """One-hot batch of ``words`` on the model's device."""
         if isinstance(words, str):
             words = [words]
+        if not isinstance(words, (list, tuple)):
+            raise TypeError(f"expected a word or a list of words, got {type(words).__name__}")
         for w in words:
             check_word(w)
         return self.vocab.onehot_batch(words, unknown).to(self.device)
