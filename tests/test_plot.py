@@ -1,0 +1,167 @@
+"""rnnlib.plot: the confusion matrix counts, clear errors, the word box, figures that draw."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from rnnlib.plot import (  # noqa: E402
+    confusion_matrix, format_probabilities, plot_confusion, plot_history, row_rates, word_box,
+)
+from rnnlib.train import History  # noqa: E402
+
+CLASSES = ["English", "French", "German"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# ---------------------------------------------------------------- confusion matrix
+
+def test_confusion_matrix_counts_a_small_case_by_hand():
+    y_true = ["English", "English", "French", "German", "German", "German"]
+    y_pred = ["English", "French", "French", "German", "English", "German"]
+    M = confusion_matrix(y_true, y_pred, CLASSES)
+    # rows: true English (1 right, 1 as French), French (1 right), German (1 as English, 2 right)
+    assert M.tolist() == [[1, 1, 0],
+                          [0, 1, 0],
+                          [1, 0, 2]]
+    assert M.dtype == torch.long
+    assert M.sum().item() == len(y_true)
+
+
+def test_confusion_matrix_follows_the_order_of_classes():
+    y_true, y_pred = ["a", "a", "b"], ["b", "a", "b"]
+    assert confusion_matrix(y_true, y_pred, ["a", "b"]).tolist() == [[1, 1], [0, 1]]
+    assert confusion_matrix(y_true, y_pred, ["b", "a"]).tolist() == [[1, 0], [1, 1]]
+
+
+def test_confusion_matrix_has_a_zero_row_for_an_absent_class():
+    M = confusion_matrix(["English"], ["German"], CLASSES)
+    assert M.tolist() == [[0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    assert row_rates(M).tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_row_rates_sum_to_one_per_row():
+    rates = row_rates(torch.tensor([[3, 1], [0, 4]]))
+    torch.testing.assert_close(rates, torch.tensor([[0.75, 0.25], [0.0, 1.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("y_true, y_pred, classes, message", [
+    (["English"], ["English", "French"], CLASSES, "y_true has 1 labels but y_pred has 2"),
+    (["Spanish"], ["English"], CLASSES, "y_true has labels that are not in classes: ['Spanish']"),
+    (["English"], ["Dutch"], CLASSES, "y_pred has labels that are not in classes: ['Dutch']"),
+    (["English"], ["English"], ["English", "English"], "classes must be distinct"),
+])
+def test_confusion_matrix_rejects_bad_input_in_one_line(y_true, y_pred, classes, message):
+    with pytest.raises(ValueError, match="^" + message.replace("[", r"\[").replace("]", r"\]")) as err:
+        confusion_matrix(y_true, y_pred, classes)
+    assert "\n" not in str(err.value)
+
+
+def test_confusion_matrix_refuses_a_string_for_a_list():
+    with pytest.raises(TypeError, match="not the single string"):
+        confusion_matrix("English", ["English"], CLASSES)
+
+
+# ---------------------------------------------------------------- figures
+
+def test_plot_history_takes_a_history_or_a_dict():
+    history = History(train_loss=[0.9, 0.6], train_accuracy=[0.6, 0.8],
+                      valid_loss=[0.8, 0.7], valid_accuracy=[0.7, 0.75], seconds=[1.0, 1.0])
+    fig = plot_history(history)
+    assert isinstance(fig, plt.Figure)
+    loss_ax, accuracy_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["training", "validation"]
+    assert list(accuracy_ax.get_lines()[1].get_ydata()) == [0.7, 0.75]
+    fig.canvas.draw()
+
+    fig = plot_history({"train_loss": [1.0], "train_accuracy": [0.5]})  # no validation
+    assert [len(ax.get_lines()) for ax in fig.axes] == [1, 1]
+    fig.canvas.draw()
+
+
+@pytest.mark.parametrize("history, error, message", [
+    ({"train_loss": [1.0, 0.5], "train_accuracy": [0.5]}, ValueError, "train_accuracy has 1 values"),
+    ({"train_loss": [], "train_accuracy": []}, ValueError, "the history is empty"),
+    ({"loss": [1.0]}, TypeError, "plot_history takes a History or a dict"),
+    ([1.0, 0.5], TypeError, "plot_history takes a History or a dict"),
+])
+def test_plot_history_rejects_bad_input(history, error, message):
+    with pytest.raises(error, match=message):
+        plot_history(history)
+
+
+def test_plot_confusion_draws_rates_or_counts():
+    M = torch.tensor([[8, 2, 0], [1, 9, 0], [0, 3, 7]])
+    fig = plot_confusion(M, CLASSES)
+    assert isinstance(fig, plt.Figure)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:3] == ["0.80", "0.20", "0.00"]
+    fig.canvas.draw()
+    counts = [t.get_text() for t in plot_confusion(M, CLASSES, normalize=False).axes[0].texts]
+    assert counts[:3] == ["8", "2", "0"]
+
+
+def test_plot_confusion_rejects_a_matrix_that_does_not_fit_the_classes():
+    with pytest.raises(ValueError, match="the matrix is 2 x 2 but there are 3 classes"):
+        plot_confusion(torch.eye(2), CLASSES)
+    with pytest.raises(ValueError, match="a confusion matrix is square"):
+        plot_confusion(torch.ones(2, 3), CLASSES[:2])
+
+
+# ---------------------------------------------------------------- the word box
+
+def fake_predict_proba(words):
+    """Probabilities from the word's length alone: enough to see the box follow its Text."""
+    if any(not w.isalpha() for w in words):
+        raise ValueError(f"{words[0]!r} has characters outside the vocabulary")
+    n = len(words[0])
+    scores = torch.tensor([[float(n == 3), float(n == 4), float(n >= 5)]]) * 4
+    return torch.softmax(scores, dim=1)
+
+
+def test_word_box_shows_the_probabilities_of_its_initial_word():
+    box = word_box(fake_predict_proba, CLASSES)
+    assert box.text.value == "katze"
+    assert "word-box-input" in box.text._dom_classes
+    assert "word-probabilities" in box.probabilities._dom_classes
+    expected = format_probabilities(fake_predict_proba(["katze"])[0].tolist(), CLASSES)
+    assert box.probabilities.value == expected
+    assert "<b>German 0.96</b>" in expected
+
+
+def test_word_box_updates_when_the_text_changes():
+    box = word_box(fake_predict_proba, CLASSES, value="cat")
+    assert "<b>English" in box.probabilities.value
+    box.text.value = "chat"
+    assert "<b>French" in box.probabilities.value
+    assert box.probabilities.value.count("·") == 2
+
+
+def test_word_box_shows_a_bad_word_s_error_instead_of_raising():
+    box = word_box(fake_predict_proba, CLASSES)
+    box.text.value = "c<a>t1"
+    assert "has characters outside the vocabulary" in box.probabilities.value
+    assert "<a>" not in box.probabilities.value  # escaped, not HTML
+    box.text.value = "  "
+    assert box.probabilities.value == "<i>type a word</i>"
+    box.text.value = "chat"
+    assert "<b>French" in box.probabilities.value
+
+
+def test_word_box_refuses_a_predict_proba_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"expected \(1, 3\), one probability per class"):
+        word_box(lambda words: torch.ones(1, 2) / 2, CLASSES)
+    with pytest.raises(TypeError, match="predict_proba must be a function"):
+        word_box("not a function", CLASSES)
+
+
+def test_format_probabilities_puts_the_most_probable_class_in_bold():
+    assert format_probabilities([0.12, 0.8, 0.08], CLASSES) == \
+        "English 0.12 · <b>French 0.80</b> · German 0.08"
