@@ -1,0 +1,264 @@
+"""Drive JupyterLab the way a reader does: start a server, open a notebook, run it, read the page.
+
+    server = JupyterLab.start(notebooks_dir, workdir)      a private server on a free port
+    nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in its own workspace
+    nb.run_all()                                           Run > Run All Cells, until every cell ran
+    nb.kernel_json("W.tolist()")                           a value from the notebook's live kernel
+    widget_calls(path, "player")                           which cells call rnnlib's player, and how
+
+The page is driven through ``window.jupyterapp`` (the server runs with
+``expose_app_in_browser``); what the tests check is read from the page's DOM.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+# The news popup ("Would you like to get notified about official Jupyter news?")
+# would cover the notebook; readers dismiss it once, the tests switch it off.
+DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
+SERVER_START_TIMEOUT_S = 90
+PAGE_READY_TIMEOUT_MS = 120_000
+
+
+# ---------------------------------------------------------------- the server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class JupyterLab:
+    """A JupyterLab server serving a copy of the notebooks, with its own config, settings and token."""
+
+    process: subprocess.Popen
+    url: str
+    token: str
+    root_dir: Path
+    log_path: Path
+
+    @classmethod
+    def start(cls, notebooks_dir: Path, workdir: Path) -> "JupyterLab":
+        """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers."""
+        root_dir = workdir / "notebooks"
+        shutil.copytree(notebooks_dir, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        config_dir = workdir / "jupyter-config"
+        (config_dir / "labconfig").mkdir(parents=True)
+        (config_dir / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": DISABLED_EXTENSIONS}))
+        env = dict(os.environ,
+                   JUPYTER_CONFIG_DIR=str(config_dir),  # none of the user's own settings or extensions
+                   JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
+                   IPYTHONDIR=str(workdir / "ipython"))
+        token, port = secrets.token_hex(16), free_port()
+        log_path = workdir / "jupyterlab.log"
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--allow-root",
+                   "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root_dir}",
+                   f"--LabApp.user_settings_dir={workdir / 'lab-settings'}",
+                   f"--LabApp.workspaces_dir={workdir / 'lab-workspaces'}"]
+        with open(log_path, "wb") as log:
+            # its own process group: stopping the server stops its kernels too
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        server = cls(process, f"http://127.0.0.1:{port}", token, root_dir, log_path)
+        server._wait_until_up()
+        return server
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with code {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5):
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}")
+
+    def log(self, last_chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-last_chars:]
+
+    def notebook_url(self, name: str) -> str:
+        # a workspace of its own per notebook: no tab restored from another test's page
+        workspace = Path(name).stem.replace("_", "-")
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# ---------------------------------------------------------------- a notebook in the page
+
+class NotebookError(AssertionError):
+    """A notebook did not run to the end in JupyterLab."""
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab in a Playwright page."""
+
+    def __init__(self, page, name: str):
+        self.page, self.name = page, name
+
+    @classmethod
+    def open(cls, page, server: JupyterLab, name: str) -> "NotebookPage":
+        page.goto(server.notebook_url(name))
+        try:
+            page.wait_for_function(
+                """name => {
+                    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                    return !!(panel && panel.context && panel.context.path === name && panel.context.isReady
+                              && panel.sessionContext.session && panel.sessionContext.session.kernel
+                              && panel.sessionContext.session.kernel.status === 'idle');
+                }""", arg=name, timeout=PAGE_READY_TIMEOUT_MS, polling=250)
+        except Exception as err:  # Playwright's TimeoutError, with the server's side of the story
+            raise NotebookError(f"{name}: JupyterLab did not show it with an idle kernel within "
+                                f"{PAGE_READY_TIMEOUT_MS / 1000:.0f} s. Server log:\n{server.log()}") from err
+        return cls(page, name)
+
+    def run_all(self, timeout_s: float) -> None:
+        """Clear every output, then Run All Cells; wait until it finished and the kernel is idle.
+
+        Clearing first makes "every code cell has an execution count" mean
+        "every code cell ran in this page", not "was saved with a count".
+        """
+        self.page.evaluate(
+            """() => {
+                const app = window.jupyterapp;
+                window.__runAll = {done: false, result: null, error: null};
+                app.commands.execute('notebook:clear-all-cell-outputs')
+                    .then(() => app.commands.execute('notebook:run-all-cells'))
+                    .then(result => { window.__runAll.result = result; },
+                          error => { window.__runAll.error = String(error); })
+                    .finally(() => { window.__runAll.done = true; });
+            }""")
+        try:
+            self.page.wait_for_function("() => window.__runAll.done", timeout=timeout_s * 1000, polling=500)
+        except Exception as err:  # Playwright's TimeoutError: say which cell was still running
+            running = [c["index"] for c in self.cells() if c["type"] == "code" and c["count"] is None]
+            raise NotebookError(f"{self.name}: Run All Cells did not finish within {timeout_s:.0f} s; "
+                                f"cells not run yet: {running}") from err
+        state = self.page.evaluate("() => window.__runAll")
+        if state["error"]:
+            raise NotebookError(f"{self.name}: Run All Cells failed in the page: {state['error']}")
+        # run-all resolves once the last reply came; outputs and the idle status follow it
+        self.page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=30_000, polling=250)
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every cell as the page's model holds it: index, type, source, execution count, outputs (nbformat JSON)."""
+        return self.page.evaluate(
+            """() => window.jupyterapp.shell.currentWidget.content.widgets.map((cell, index) => ({
+                index, type: cell.model.type, source: cell.model.sharedModel.getSource(),
+                count: cell.model.type === 'code' ? cell.model.executionCount : null,
+                outputs: cell.model.type === 'code' ? cell.model.outputs.toJSON() : [],
+            }))""")
+
+    def cell(self, index: int):
+        """The Locator of cell ``index`` (markdown cells count too), scrolled into view."""
+        self.page.evaluate(
+            """index => {
+                const node = window.jupyterapp.shell.currentWidget.content.widgets[index].node;
+                node.setAttribute('data-test-cell', String(index));
+            }""", index)
+        locator = self.page.locator(f'[data-test-cell="{index}"]')
+        locator.scroll_into_view_if_needed()
+        return locator
+
+    def kernel_json(self, expression: str) -> Any:
+        """Evaluate ``expression`` in the notebook's kernel, which must give a JSON-serialisable value.
+
+        Sent as a user expression: it runs after the notebook, with its
+        variables, and leaves no output and no execution count behind.
+        """
+        code = f"__import__('json').dumps({expression})"
+        reply = self.page.evaluate(
+            """async code => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const future = kernel.requestExecute({code: '', silent: true, store_history: false,
+                                                      user_expressions: {value: code}});
+                const reply = await future.done;
+                return reply.content.user_expressions.value;
+            }""", code)
+        if reply["status"] != "ok":
+            raise NotebookError(f"{self.name}: the kernel could not evaluate {expression!r}: "
+                                f"{reply['ename']}: {reply['evalue']}")
+        return json.loads(ast.literal_eval(reply["data"]["text/plain"]))
+
+    def shutdown_kernel(self) -> None:
+        self.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
+
+# ---------------------------------------------------------------- reading the notebook's source
+
+def notebook_names() -> list[str]:
+    """The course's notebooks, in order: every ``notebooks/[0-9]*.ipynb``, so new ones are covered."""
+    return [path.name for path in sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))]
+
+
+@dataclass
+class WidgetCall:
+    """A call like ``player("katze", vocab, W, U, b)`` in a code cell: its arguments' source text."""
+
+    cell: int                  # index among all cells, markdown included
+    position: tuple[int, int]  # line and column in the cell: the order of the widgets it shows
+    function: str              # "player", "scalar_player", "word_box"
+    arguments: dict[str, str]  # parameter name -> source expression, defaults filled in as reprs
+
+
+def widget_calls(notebook: dict, functions: dict[str, Callable]) -> list[WidgetCall]:
+    """The calls in ``notebook`` (nbformat JSON) to any of ``functions`` (name -> the real function).
+
+    Calls are found by name (``player(...)``, ``anim.player(...)``), and their
+    arguments are bound to the real signature, so a keyword or positional
+    argument, or a default, all come out under the parameter's name.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager  # magics (%time) to plain Python
+
+    to_python = TransformerManager().transform_cell
+    found = []
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = to_python("".join(cell["source"]))
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name not in functions:
+                continue
+            signature = inspect.signature(functions[name])
+            bound = signature.bind(*(ast.get_source_segment(source, a) for a in node.args),
+                                   **{k.arg: ast.get_source_segment(source, k.value) for k in node.keywords})
+            arguments = {p: repr(p_default.default) for p, p_default in signature.parameters.items()
+                         if p_default.default is not inspect.Parameter.empty}
+            arguments.update(bound.arguments)
+            found.append(WidgetCall(index, (node.lineno, node.col_offset), name, arguments))
+    return sorted(found, key=lambda call: (call.cell, call.position))
