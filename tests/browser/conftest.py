@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -71,25 +70,39 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@dataclass
-class RanNotebook:
-    """A notebook after Run All Cells in JupyterLab: the page, the committed source, what the run left."""
+class NotebookInLab:
+    """A notebook open in JupyterLab: first as saved (trusted, not run), then after Run All Cells.
 
-    name: str
-    page: NotebookPage
-    source: dict                       # the committed notebook (nbformat JSON)
-    cells: list[dict]                  # the page's cells after the run (see NotebookPage.cells)
-    run_error: str | None = None       # why Run All Cells did not finish, if it did not
-    page_errors: list[str] = field(default_factory=list)  # uncaught JavaScript errors in the page
+    ``run()`` runs it once, on the first test that needs its kernel; the
+    tests of the saved outputs come first and look before that.
+    """
 
-    def assert_ran(self) -> None:
+    def __init__(self, name: str, page: NotebookPage, page_errors: list[str], failure_screenshot: Path):
+        self.name, self.page = name, page
+        self.source = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)  # the committed notebook
+        self.page_errors = page_errors     # uncaught JavaScript errors in the page, as they happen
+        self.failure_screenshot = failure_screenshot
+        self.has_run = False
+        self.run_error: str | None = None  # why Run All Cells did not finish, if it did not
+        self.cells: list[dict] = []        # the page's cells after the run (see NotebookPage.cells)
+
+    def run(self) -> None:
+        """Run All Cells, once; raise NotebookError if it did not run to the end."""
+        if not self.has_run:
+            self.has_run = True
+            try:
+                self.page.run_all(timeout_s=RUN_ALL_TIMEOUT_S)
+            except NotebookError as err:
+                self.run_error = f"{err} (screenshot: {self.failure_screenshot.relative_to(ROOT)})"
+                self.page.page.screenshot(path=self.failure_screenshot)
+            self.cells = self.page.cells()
         if self.run_error:
             raise NotebookError(self.run_error)
 
 
 @pytest.fixture(scope="session")
 def notebook(request, chromium, jupyterlab, artifacts):
-    """The notebook named by the test's parameter, opened in its own page and run (once per session).
+    """The notebook named by the test's parameter, open in its own page (run on demand, once per session).
 
     Session-scoped and parametrized: pytest runs every test of one notebook
     together, then closes its page and stops its kernel before the next.
@@ -99,25 +112,21 @@ def notebook(request, chromium, jupyterlab, artifacts):
     page = context.new_page()
     page_errors = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
-    failure_screenshot = artifacts / f"{Path(name).stem}_run_failed.png"
+    failure_screenshot = artifacts / f"{Path(name).stem}_failed.png"
     try:
         lab = NotebookPage.open(page, jupyterlab, name)
     except NotebookError:
         page.screenshot(path=failure_screenshot)
         context.close()
         raise
-    run_error = None
-    try:
-        lab.run_all(timeout_s=RUN_ALL_TIMEOUT_S)
-    except NotebookError as err:
-        run_error = f"{err} (screenshot: {failure_screenshot.relative_to(ROOT)})"
-        page.screenshot(path=failure_screenshot)
-    ran = RanNotebook(name, lab, nbformat.read(NOTEBOOKS_DIR / name, as_version=4), lab.cells(),
-                      run_error, page_errors)
-    yield ran
+    yield NotebookInLab(name, lab, page_errors, failure_screenshot)
     lab.shutdown_kernel()
     context.close()
 
+
+TEST_ORDER = ["test_saved_widgets_work_without_running", "test_notebook_runs_to_the_end_without_errors",
+              "test_player_shows_the_recurrence_step_by_step",
+              "test_word_box_shows_the_probabilities_of_the_typed_word"]
 
 
 def _notebook_of(item) -> str | None:
@@ -127,16 +136,19 @@ def _notebook_of(item) -> str | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Report notebook by notebook, in the course's order: first that it runs, then its widgets.
+    """Report notebook by notebook, in the course's order: its saved widgets, that it runs, its live widgets.
 
     pytest already keeps the tests of one notebook together (the ``notebook``
     fixture is session-scoped); this orders the groups by name, and stably,
     so each notebook is still opened once. Other tests keep their places.
     """
     slots = [i for i, item in enumerate(items) if _notebook_of(item)]
-    ordered = sorted((items[i] for i in slots), key=lambda item: (_notebook_of(item), item.originalname != TEST_RUNS))
+
+    def order(item):
+        rank = TEST_ORDER.index(item.originalname) if item.originalname in TEST_ORDER else len(TEST_ORDER)
+        return _notebook_of(item), rank
+
+    ordered = sorted((items[i] for i in slots), key=order)
     for i, item in zip(slots, ordered):
         items[i] = item
 
-
-TEST_RUNS = "test_notebook_runs_to_the_end_without_errors"

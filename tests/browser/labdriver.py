@@ -33,6 +33,8 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 # The news popup ("Would you like to get notified about official Jupyter news?")
 # would cover the notebook; readers dismiss it once, the tests switch it off.
 DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
+# The tests clear and rerun notebooks; autosave would write that into the served copy.
+USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}
 SERVER_START_TIMEOUT_S = 90
 PAGE_READY_TIMEOUT_MS = 120_000
 
@@ -43,6 +45,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def trust(notebooks: list[Path], data_dir: Path) -> None:
+    """Mark ``notebooks`` trusted in the trust database under ``data_dir`` (``jupyter trust``).
+
+    JupyterLab draws the saved outputs of a trusted notebook as they were,
+    widgets included; an untrusted one shows each widget's text repr until run.
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    notary = NotebookNotary(data_dir=str(data_dir))
+    for path in notebooks:
+        notary.sign(nbformat.read(path, as_version=4))
 
 
 @dataclass
@@ -57,15 +74,27 @@ class JupyterLab:
 
     @classmethod
     def start(cls, notebooks_dir: Path, workdir: Path) -> "JupyterLab":
-        """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers."""
+        """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers.
+
+        Everything the server reads or writes lives under ``workdir``: its
+        config, settings, workspaces and the trust database, none of the user's.
+        """
         root_dir = workdir / "notebooks"
         shutil.copytree(notebooks_dir, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         config_dir = workdir / "jupyter-config"
         (config_dir / "labconfig").mkdir(parents=True)
         (config_dir / "labconfig" / "page_config.json").write_text(
             json.dumps({"disabledExtensions": DISABLED_EXTENSIONS}))
+        settings_dir = workdir / "lab-settings"
+        for plugin, settings in USER_SETTINGS.items():
+            path = settings_dir / f"{plugin.replace(':', '/')}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(settings))
+        data_dir = workdir / "jupyter-data"
+        trust(sorted(root_dir.glob("*.ipynb")), data_dir)
         env = dict(os.environ,
-                   JUPYTER_CONFIG_DIR=str(config_dir),  # none of the user's own settings or extensions
+                   JUPYTER_CONFIG_DIR=str(config_dir),
+                   JUPYTER_DATA_DIR=str(data_dir),
                    JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
                    IPYTHONDIR=str(workdir / "ipython"))
         token, port = secrets.token_hex(16), free_port()
@@ -73,7 +102,7 @@ class JupyterLab:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--allow-root",
                    "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root_dir}",
-                   f"--LabApp.user_settings_dir={workdir / 'lab-settings'}",
+                   f"--LabApp.user_settings_dir={settings_dir}",
                    f"--LabApp.workspaces_dir={workdir / 'lab-workspaces'}"]
         with open(log_path, "wb") as log:
             # its own process group: stopping the server stops its kernels too

@@ -67,11 +67,28 @@ def wait_for(read, ok, timeout_ms: int = WIDGET_TIMEOUT_MS, what: str = "the pag
         time.sleep(0.1)
 
 
+def assert_widgets_drawn(notebook, cells: list[dict], when: str) -> None:
+    """Every widget output of ``cells`` is drawn in the page: none stuck on "Loading widget..." or broken."""
+    page = notebook.page.page
+    texts = wait_for(page.locator(OUTPUT).all_inner_texts,
+                     lambda texts: not any("Loading widget..." in t for t in texts),
+                     what=f"every widget to load ({when})")
+    broken = [t for t in texts if "Error displaying widget" in t]
+    assert not broken, f"{notebook.name} ({when}): {len(broken)} widgets show {broken[0]!r}"
+    for cell in cells:
+        expected = sum(1 for o in cell["outputs"] if WIDGET_MIME in o.get("data", {}))
+        if expected:
+            in_page = notebook.page.cell(cell["index"])
+            drawn = in_page.locator(WIDGET_VIEW).count()
+            assert drawn == expected, (f"{notebook.name} ({when}): cell {cell['index']} has {expected} widgets, "
+                                       f"the page draws {drawn}; it shows {in_page.locator(OUTPUT).all_inner_texts()}")
+
+
 # ---------------------------------------------------------------- every notebook runs
 
 @pytest.mark.parametrize("notebook", notebook_names(), indirect=True, scope="session")
 def test_notebook_runs_to_the_end_without_errors(notebook):
-    notebook.assert_ran()
+    notebook.run()
     not_run = [c["index"] for c in notebook.cells if c["type"] == "code" and c["count"] is None]
     assert not not_run, f"{notebook.name}: cells {not_run} have no execution count after Run All Cells"
 
@@ -90,17 +107,7 @@ def test_notebook_runs_to_the_end_without_errors(notebook):
     for text in page.locator(STDERR).all_inner_texts():
         assert not re.search(r"Traceback|Error", text), f"{notebook.name}: the page shows an error: {text[:300]}"
 
-    # every widget the kernel displayed is drawn: none stuck on "Loading widget..." or broken
-    texts = wait_for(page.locator(OUTPUT).all_inner_texts,
-                     lambda texts: not any("Loading widget..." in t for t in texts), what="every widget to load")
-    broken = [t for t in texts if "Error displaying widget" in t]
-    assert not broken, f"{notebook.name}: {len(broken)} widgets show 'Error displaying widget'"
-    for cell in notebook.cells:
-        expected = sum(1 for o in cell["outputs"] if WIDGET_MIME in o.get("data", {}))
-        if expected:
-            drawn = notebook.page.cell(cell["index"]).locator(WIDGET_VIEW).count()
-            assert drawn == expected, f"{notebook.name}: cell {cell['index']} displayed {expected} widgets, " \
-                                      f"the page draws {drawn}"
+    assert_widgets_drawn(notebook, notebook.cells, "after Run All Cells")
     assert not notebook.page_errors, f"{notebook.name}: JavaScript errors in the page: {notebook.page_errors}"
     # JupyterLab's own notifications (a dead kernel, a failed save; the news popup is switched off)
     toasts = page.locator(".Toastify__toast").all_inner_texts()
@@ -206,21 +213,25 @@ class PlayerOnPage:
         return wait_for(self.shown, ok, what=f"t = {t} {what}".strip())
 
 
+def find_player(notebook, call: WidgetCall) -> PlayerOnPage:
+    """The player that ``call`` displays, under its cell."""
+    outputs = notebook.page.cell(call.cell).locator(WIDGET_VIEW).filter(has=notebook.page.page.locator(".widget-play"))
+    k = nth_in_cell(call, widget_calls(notebook.source, PLAYERS))
+    assert outputs.count() > k, f"{notebook.name}: no player drawn under cell {call.cell}"
+    return PlayerOnPage(outputs.nth(k), call.function)
+
+
 @pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(PLAYERS), indirect=["notebook"],
                          scope="session")
 def test_player_shows_the_recurrence_step_by_step(notebook, call, artifacts):
-    notebook.assert_ran()
+    notebook.run()
     arguments = player_arguments(notebook, call)
     frames = expected_frames(call.function, arguments["word"], arguments)
     n = len(frames)
     assert n >= 2, f"{notebook.name}: the player's word {arguments['word']!r} is too short to animate"
 
     page = notebook.page.page
-    cell = notebook.page.cell(call.cell)
-    outputs = cell.locator(WIDGET_VIEW).filter(has=page.locator(".widget-play"))
-    k = nth_in_cell(call, widget_calls(notebook.source, PLAYERS))
-    assert outputs.count() > k, f"{notebook.name}: no player drawn under cell {call.cell}"
-    player = PlayerOnPage(outputs.nth(k), call.function)
+    player = find_player(notebook, call)
     stem = f"{Path(notebook.name).stem}_cell{call.cell}"
 
     # as it opens: the first step
@@ -285,6 +296,52 @@ def test_player_shows_the_recurrence_step_by_step(notebook, call, artifacts):
     player.output.screenshot(path=artifacts / f"{stem}_{call.function}_{new_word}.png")
 
 
+# ---------------------------------------------------------------- the saved outputs, before running
+
+def notebooks_with_saved_widgets() -> list[str]:
+    """The notebooks whose committed outputs hold widgets."""
+    return [name for name in notebook_names()
+            if any(WIDGET_MIME in output.get("data", {})
+                   for cell in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells
+                   for output in cell.get("outputs", []))]
+
+
+@pytest.mark.parametrize("notebook", notebooks_with_saved_widgets(), indirect=True, scope="session")
+def test_saved_widgets_work_without_running(notebook, artifacts):
+    """As committed and trusted, before any cell runs: widgets drawn from the saved state, players driven by jslink.
+
+    This is what the saved widget state (nbclient's store_widget_state) is
+    for; GitHub and nbviewer show the same state.
+    """
+    assert not notebook.has_run, "this test looks at the saved outputs: it must come before the notebook runs"
+    saved_cells = [{"index": i, "outputs": cell.get("outputs", [])} for i, cell in enumerate(notebook.source.cells)]
+    assert_widgets_drawn(notebook, saved_cells, "saved, not run")
+
+    page = notebook.page.page
+    seen = []
+    for call in widget_calls(notebook.source, PLAYERS):
+        player = find_player(notebook, call)
+        shown = [player.wait_for_t(1, what="in the saved player")]
+        player.handle.focus()
+        page.keyboard.press("ArrowRight")
+        shown.append(player.wait_for_t(2, what="after ArrowRight on the saved player's slider"))
+        last = round(float(player.handle.get_attribute("aria-valuemax"))) + 1
+        page.keyboard.press("End")
+        shown.append(player.wait_for_t(last, what="after End on the saved player's slider"))
+        player.output.screenshot(path=artifacts / f"{Path(notebook.name).stem}_cell{call.cell}_{call.function}_saved.png")
+        seen.append((call, shown))
+
+    # the numbers they show: the recurrence with the notebook's own W, U, b, which only its kernel knows
+    if seen:
+        notebook.run()
+    for call, shown in seen:
+        arguments = player_arguments(notebook, call)
+        frames = expected_frames(call.function, arguments["word"], arguments)
+        assert shown[-1][0] == len(frames), f"the saved player has {shown[-1][0]} frames, the word {len(frames)}"
+        for frame in shown:
+            assert_frame_shows(frame, frames[frame[0] - 1], f"saved player under cell {call.cell}, t = {frame[0]}")
+
+
 # ---------------------------------------------------------------- the word box
 
 PROBABILITY = re.compile(r"(\S+) (\d\.\d\d)")
@@ -301,7 +358,7 @@ def parse_probabilities(text: str) -> dict[str, float] | None:
 @pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(WORD_BOXES), indirect=["notebook"],
                          scope="session")
 def test_word_box_shows_the_probabilities_of_the_typed_word(notebook, call, artifacts):
-    notebook.assert_ran()
+    notebook.run()
     a = call.arguments
 
     def expected(word: str) -> dict[str, float]:
