@@ -2,9 +2,9 @@
 
     server = JupyterLab.start(notebooks_dir, workdir)      a private server on a free port
     nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in its own workspace
-    nb.run_all()                                           Run > Run All Cells, until every cell ran
+    nb.run_all(timeout_s=300)                              Run All Cells, until every cell ran
     nb.kernel_json("W.tolist()")                           a value from the notebook's live kernel
-    widget_calls(path, "player")                           which cells call rnnlib's player, and how
+    widget_calls(notebook_json, {"player": anim.player})   which cells call the player, with what
 
 The page is driven through ``window.jupyterapp`` (the server runs with
 ``expose_app_in_browser``); what the tests check is read from the page's DOM.
@@ -224,8 +224,8 @@ class NotebookPage:
     def kernel_json(self, expression: str) -> Any:
         """Evaluate ``expression`` in the notebook's kernel, which must give a JSON-serialisable value.
 
-        Sent as a user expression: it runs after the notebook, with its
-        variables, and leaves no output and no execution count behind.
+        Sent as a user expression: it sees the notebook's variables and
+        leaves no output and no execution count behind.
         """
         code = f"__import__('json').dumps({expression})"
         reply = self.page.evaluate(
@@ -286,8 +286,8 @@ def widget_calls(notebook: dict, functions: dict[str, Callable]) -> list[WidgetC
             signature = inspect.signature(functions[name])
             bound = signature.bind(*(ast.get_source_segment(source, a) for a in node.args),
                                    **{k.arg: ast.get_source_segment(source, k.value) for k in node.keywords})
-            arguments = {p: repr(p_default.default) for p, p_default in signature.parameters.items()
-                         if p_default.default is not inspect.Parameter.empty}
+            arguments = {name: repr(parameter.default) for name, parameter in signature.parameters.items()
+                         if parameter.default is not inspect.Parameter.empty}
             arguments.update(bound.arguments)
             found.append(WidgetCall(index, (node.lineno, node.col_offset), name, arguments))
     return sorted(found, key=lambda call: (call.cell, call.position))

@@ -89,9 +89,6 @@ def assert_widgets_drawn(notebook, cells: list[dict], when: str) -> None:
 @pytest.mark.parametrize("notebook", notebook_names(), indirect=True, scope="session")
 def test_notebook_runs_to_the_end_without_errors(notebook):
     notebook.run()
-    not_run = [c["index"] for c in notebook.cells if c["type"] == "code" and c["count"] is None]
-    assert not not_run, f"{notebook.name}: cells {not_run} have no execution count after Run All Cells"
-
     errors = []
     for cell in notebook.cells:
         for output in cell["outputs"]:
@@ -102,6 +99,8 @@ def test_notebook_runs_to_the_end_without_errors(notebook):
                 if re.search(r"Traceback|Error|Warning", text):
                     errors.append(f"cell {cell['index']} wrote to stderr: {text.strip()[:300]}")
     assert not errors, f"{notebook.name} shows errors:\n" + "\n".join(errors)
+    not_run = [c["index"] for c in notebook.cells if c["type"] == "code" and c["count"] is None]
+    assert not not_run, f"{notebook.name}: cells {not_run} have no execution count after Run All Cells"
 
     page = notebook.page.page
     for text in page.locator(STDERR).all_inner_texts():
