@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .model import Classifier
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+LR_SCHEDULES = ("constant", "linear")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -89,13 +90,17 @@ def fit(
     optimizer: str = "adam",
     loss_reduction: str = "mean",
     clip: float | None = 1.0,
+    lr_schedule: str = "constant",
     seed: int = 0,
     progress: bool = True,
 ) -> History:
     """Train ``clf`` in place; shuffle every epoch; return the per-epoch ``History``.
 
     ``clip`` bounds the gradient's norm before each update (``None``: no
-    clipping). A non-finite loss stops training with ``TrainingDiverged``.
+    clipping). ``lr_schedule="linear"`` lowers the learning rate from ``lr``
+    to 0 in equal steps over all the updates, as notebook 6 does with
+    ``LinearLR``: big steps while the model is far off, small ones at the end.
+    A non-finite loss stops training with ``TrainingDiverged``.
     """
     from tqdm.auto import tqdm
 
@@ -111,6 +116,8 @@ def fit(
         raise ValueError(f"optimizer={optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
     if loss_reduction not in ("mean", "sum"):
         raise ValueError(f"loss_reduction={loss_reduction!r}; allowed: mean, sum")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule={lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
     for w in X_train:  # fail before training, not in epoch 3
         clf.vocab.encode(w)
     targets = clf.labels.encode(y_train).to(clf.device)
@@ -121,6 +128,10 @@ def fit(
     history = History()
     order = list(range(len(X_train)))
     nbatches = math.ceil(len(order) / batch_size)
+    schedule = None
+    if lr_schedule == "linear":
+        schedule = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0,
+                                                     total_iters=epochs * nbatches)
     for epoch in range(1, epochs + 1):
         rng.shuffle(order)
         clf.rnn.train()
@@ -145,6 +156,8 @@ def fit(
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(clf.rnn.parameters(), clip)
             opt.step()
+            if schedule is not None:
+                schedule.step()
             batch_loss = loss.item() * (len(idx) if loss_reduction == "mean" else 1)
             total_loss += batch_loss
             correct += (logits.argmax(dim=1) == target).sum().item()
