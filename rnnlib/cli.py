@@ -1,0 +1,177 @@
+"""The command line: train a classifier on words or surnames, and predict with it.
+
+    python -m rnnlib train --data words --out model.pt
+    python -m rnnlib train --data surnames --epochs 12 --out surnames.pt
+    python -m rnnlib predict --model model.pt cat chat katze
+
+``train`` shows a progress bar on stderr and ends by printing ``valid_accuracy=<float>`` on
+stdout. ``predict`` prints one tab-separated line per word: the word, its most probable
+language, and that probability. Any bad input ends with one ``error: ...`` line on stderr and
+exit status 2 (a bad command line) or 1 (bad data, file or word), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from .data import DataError, split, surnames, words
+from .model import Classifier
+from .train import TrainingDiverged, fit
+
+# Settings for a flag left out, per data set. With these, on one CPU thread, words reach a
+# validation accuracy of about 0.90 and surnames about 0.80.
+DEFAULTS = {
+    "words": {"epochs": 8, "batch_size": 32, "hidden": 64, "lr": 0.005, "nonlinearity": "relu"},
+    "surnames": {"epochs": 8, "batch_size": 32, "hidden": 256, "lr": 0.003, "nonlinearity": "relu"},
+}
+WORDS_LANGUAGES = "en,fr,de"
+WORDS_PER_LANGUAGE = 12000
+VALID_FRACTION = 0.2
+SPLIT_SEED = 0  # one validation set for every --seed, so that runs compare
+
+
+class CommandLineError(Exception):
+    """A bad command line that argparse's own checks cannot see."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line gives one ``error: ...`` line, not the usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see: python -m {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="rnnlib", description="Train an RNN that tells the language of a word, "
+                    "and predict with it.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,predict}",
+                                     parser_class=Parser)
+
+    train = commands.add_parser("train", help="train a classifier and save it",
+                                description="Train the vectorized RNN (rnnlib.train.fit) and save it.")
+    train.add_argument("--data", choices=sorted(DEFAULTS), required=True,
+                       help="words: English/French/German words (wordfreq); surnames: 18 languages")
+    train.add_argument("--languages", metavar="CODES",
+                       help=f"--data words only: comma-separated wordfreq codes (default {WORDS_LANGUAGES})")
+    train.add_argument("--per-language", type=positive_int, metavar="N",
+                       help=f"--data words only: words per language (default {WORDS_PER_LANGUAGE})")
+    for flag, kind, meta in [("--epochs", positive_int, "N"), ("--batch-size", positive_int, "B"),
+                             ("--hidden", positive_int, "H"), ("--lr", positive_float, "LR")]:
+        key = flag[2:].replace("-", "_")
+        defaults = ", ".join(f"{data} {DEFAULTS[data][key]}" for data in sorted(DEFAULTS))
+        train.add_argument(flag, type=kind, metavar=meta, help=f"default: {defaults}")
+    train.add_argument("--nonlinearity", choices=["relu", "tanh"], help="default: relu")
+    train.add_argument("--seed", type=int, default=0, help="seeds the weights and the shuffling (default 0)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar, no per-epoch figures")
+    train.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (.pt)")
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser("predict", help="print the most probable language of each word",
+                                  description="Print word, language and probability, tab-separated.")
+    predict.add_argument("--model", required=True, metavar="MODEL", help="a file saved by train")
+    predict.add_argument("words", nargs="+", metavar="WORD")
+    predict.set_defaults(run=run_predict)
+    return parser
+
+
+def check_writable(path: Path) -> None:
+    """Fail before training, not after it, when the model cannot be written to ``path``."""
+    if path.is_dir():
+        raise CommandLineError(f"--out {path} is a directory; give a file name such as {path / 'model.pt'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CommandLineError(f"--out {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise CommandLineError(f"--out {path}: the folder {parent} is not writable")
+
+
+def load_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    if args.data == "words":
+        return words(languages=args.languages or WORDS_LANGUAGES,
+                     per_language=args.per_language or WORDS_PER_LANGUAGE)
+    if args.languages is not None or args.per_language is not None:
+        raise CommandLineError("--languages and --per-language are only for --data words")
+    return surnames()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    settings = {key: getattr(args, key) if getattr(args, key) is not None else default
+                for key, default in DEFAULTS[args.data].items()}
+    out = Path(args.out)
+    check_writable(out)
+    X, y = load_data(args)
+    X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=VALID_FRACTION, seed=SPLIT_SEED)
+    clf = Classifier.for_data(X, y, nhidden=settings["hidden"], nonlinearity=settings["nonlinearity"],
+                              seed=args.seed)
+    say = (lambda *lines: None) if args.quiet else (lambda *lines: print(*lines, sep="\n", file=sys.stderr))
+    say(f"{args.data}: {len(X_train)} to train on, {len(X_valid)} to validate; "
+        f"{len(clf.labels)} classes, {len(clf.vocab)} characters",
+        "settings: " + ", ".join(f"{key}={value}" for key, value in settings.items()) + f", seed={args.seed}")
+    history = fit(clf, X_train, y_train, X_valid, y_valid, epochs=settings["epochs"],
+                  batch_size=settings["batch_size"], lr=settings["lr"], lr_schedule="linear",
+                  seed=args.seed, progress=not args.quiet)
+    for epoch, (loss, accuracy) in enumerate(zip(history.valid_loss, history.valid_accuracy), 1):
+        say(f"epoch {epoch}: valid loss {loss:.3f}, valid accuracy {accuracy:.3f}")
+    try:
+        clf.save(out)
+    except (OSError, RuntimeError) as err:  # torch reports write failures as RuntimeError
+        raise OSError(f"could not write the model to {out}: {err}") from None
+    say(f"model saved to {out}")
+    print(f"valid_accuracy={history.valid_accuracy[-1]:.4f}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    clf = Classifier.load(args.model)
+    probabilities = clf.predict_proba(list(args.words))  # checks every word before printing any
+    best = probabilities.max(dim=1)
+    for word, p, k in zip(args.words, best.values.tolist(), best.indices.tolist()):
+        print(f"{word}\t{clf.labels.classes[k]}\t{p:.2f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # Our matrices are small: one thread is faster than several competing for the cores.
+    torch.set_num_threads(1)
+    try:
+        return args.run(args)
+    except CommandLineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError, DataError, TrainingDiverged) as err:
+        # OSError covers FileNotFoundError; the library's messages are already one line.
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
