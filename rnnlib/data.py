@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .vocab import normalize
+
 DATA_ENV = "RNNLIB_DATA"
 NAMES_URL = "https://download.pytorch.org/tutorial/data.zip"
 
@@ -73,8 +75,8 @@ def words(
     """Real words of each language from ``wordfreq``'s offline lists.
 
     For each language we take its ``per_language`` most frequent words that
-    are alphabetic (accents allowed) and at least ``min_length`` long, lower
-    cased. A word found in the frequency list of more than one of the
+    are alphabetic (accents allowed) and at least ``min_length`` long, in the
+    course's normal form (``rnnlib.vocab.normalize``: case folded, NFC). A word found in the frequency list of more than one of the
     languages (``"in"``, ``"die"`` in English and German) is dropped from all
     of them: it has no single right answer. What remains is shuffled with
     ``seed``. Returns ``(X, y)``: the words and their language names.
@@ -99,7 +101,7 @@ def words(
     # list" means more than "in its top per_language".
     lists = {}
     for code in languages:
-        ranked = [w.lower() for w in wordfreq.top_n_list(code, 4 * per_language, wordlist="best")]
+        ranked = [normalize(w) for w in wordfreq.top_n_list(code, 4 * per_language, wordlist="best")]
         lists[code] = list(dict.fromkeys(w for w in ranked if keep(w)))
     seen_in = Counter(w for ranked in lists.values() for w in set(ranked))
     X, y = [], []
@@ -155,17 +157,19 @@ class CleaningReport:
     multi_language: dict[str, list[str]] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return (f"{self.raw} lines: dropped {self.junk} junk lines and {self.duplicates} exact "
-                f"(name, language) duplicates, kept {self.kept}; {len(self.multi_language)} names "
+        return (f"{self.raw} lines: dropped {self.junk} junk lines and {self.duplicates} duplicate "
+                f"(name, language) pairs, kept {self.kept}; {len(self.multi_language)} names "
                 f"carry more than one language")
 
 
 def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], CleaningReport]:
-    """Drop junk lines and exact duplicates; report names of several languages.
+    """Drop junk lines and duplicates; report names of several languages.
 
     * ``To The First Page`` lines (scraping leftovers in Russian.txt) go;
     * a (name, language) pair seen before goes: duplicates must not end up on
-      both sides of a train/validation split;
+      both sides of a train/validation split. Names are compared as the model
+      sees them (``normalize``), so ``Weiß`` duplicates ``Weiss`` and ``An``
+      duplicates ``an``; the first spelling is kept;
     * a name listed under several languages (``Abbott``: English, Scottish)
       is kept under each, and listed in ``report.multi_language``.
     """
@@ -174,15 +178,15 @@ def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, st
     for name, language in pairs:
         if name in JUNK_LINES:
             report.junk += 1
-        elif (name, language) in seen:
+        elif (normalize(name), language) in seen:
             report.duplicates += 1
         else:
-            seen.add((name, language))
+            seen.add((normalize(name), language))
             kept.append((name, language))
     report.kept = len(kept)
     languages_of = defaultdict(list)
     for name, language in kept:
-        languages_of[name].append(language)
+        languages_of[normalize(name)].append(language)
     report.multi_language = {n: langs for n, langs in sorted(languages_of.items()) if len(langs) > 1}
     return kept, report
 

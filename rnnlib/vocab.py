@@ -3,11 +3,14 @@
 The normalisation rule, applied everywhere a word enters the library
 (building a vocabulary, training, prediction):
 
-    word -> Unicode NFC form -> lower case
+    word -> case folded (``str.casefold``: lower case, and ``ß`` -> ``ss``) -> Unicode NFC form
 
 so ``"Katze"``, ``"katze"`` and a decomposed ``"e" + U+0301`` spelling of
-``"é"`` all meet the model as the same characters. Accents are kept: ``é``,
-``ß`` and ``ü`` are strong hints of a language.
+``"é"`` all meet the model as the same characters. Case folding is lower
+case plus a few mappings such as ``ß`` -> ``ss``: it is the rule ``wordfreq``
+applies to its word lists, so ``"Straße"`` typed by a reader meets the model
+as the ``"strasse"`` it was trained on. Accents are kept: ``é`` and ``ü`` are
+strong hints of a language.
 
 Shapes follow the course's notation, column vectors throughout:
 
@@ -27,9 +30,13 @@ UNKNOWN_POLICIES = ("error", "skip")
 
 
 def normalize(word: str) -> str:
-    """The course's one normalisation rule: NFC, then lower case."""
+    """The course's one normalisation rule: case folding, then NFC.
+
+    >>> normalize("Straße"), normalize("CAFE\u0301") == "café"
+    ('strasse', True)
+    """
     check_word(word)
-    return unicodedata.normalize("NFC", word).lower()
+    return unicodedata.normalize("NFC", word.casefold())
 
 
 def check_word(word: object) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from rnnlib import data
 from rnnlib.data import DataError
+from rnnlib.vocab import normalize
 
 SHARED_NAMES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "names"
 needs_names = pytest.mark.skipif(not SHARED_NAMES.is_dir(), reason="no ../shared/data/names here")
@@ -17,7 +18,7 @@ needs_names = pytest.mark.skipif(not SHARED_NAMES.is_dir(), reason="no ../shared
 def test_words_are_real_lower_case_alphabetic_and_disjoint():
     X, y = data.words(per_language=500)
     assert Counter(y) == {"English": 500, "French": 500, "German": 500}
-    assert all(w.isalpha() and w == w.lower() and len(w) >= 2 for w in X)
+    assert all(w.isalpha() and w == normalize(w) and len(w) >= 2 for w in X)
     languages_of = {}
     for w, label in zip(X, y):
         languages_of.setdefault(w, set()).add(label)
@@ -71,7 +72,16 @@ def test_clean_surnames_drops_junk_and_duplicates_and_reports_multi_language():
     kept, report = data.clean_surnames(pairs)
     assert kept == [("Abbott", "English"), ("Abbott", "Scottish"), ("Ivanov", "Russian")]
     assert (report.raw, report.junk, report.duplicates, report.kept) == (5, 1, 1, 3)
-    assert report.multi_language == {"Abbott": ["English", "Scottish"]}
+    assert report.multi_language == {"abbott": ["English", "Scottish"]}
+
+
+def test_clean_surnames_compares_names_as_the_model_sees_them():
+    pairs = [("Weiss", "German"), ("Weiß", "German"), ("An", "Vietnamese"), ("an", "Vietnamese"),
+             ("Weiss", "English")]
+    kept, report = data.clean_surnames(pairs)
+    assert kept == [("Weiss", "German"), ("An", "Vietnamese"), ("Weiss", "English")]
+    assert report.duplicates == 2
+    assert report.multi_language == {"weiss": ["German", "English"]}
 
 
 @needs_names
@@ -80,9 +90,10 @@ def test_surnames_from_shared_data():
     assert report.raw == 20074 and report.junk == 23  # all in Russian.txt
     assert len(X) == len(y) == report.kept == 20074 - 23 - report.duplicates
     assert len(set(y)) == 18
-    assert len(set(zip(X, y))) == len(X)  # no exact duplicates left
+    assert len({(normalize(x), label) for x, label in zip(X, y)}) == len(X)  # no duplicates left
     assert "To The First Page" not in X
-    assert report.multi_language["Abel"] == ["English", "French", "German", "Russian", "Spanish"]
+    assert (report.duplicates, report.kept) == (2045, 18006)
+    assert report.multi_language["abel"] == ["English", "French", "German", "Russian", "Spanish"]
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

@@ -27,6 +27,8 @@ def test_normalisation_lower_case_and_nfc():
     decomposed = "cafe\u0301"  # 'e' + combining acute accent
     assert normalize(decomposed) == "caf\u00e9"
     assert normalize("KATZE") == "katze"
+    assert normalize("Straße") == "strasse"  # case folding, as wordfreq's lists have it
+    assert normalize("STRASSE") == normalize("straße")
     assert Vocab.from_words(["café"]).encode(decomposed) == Vocab.from_words(["café"]).encode("CAFÉ")
 
 
