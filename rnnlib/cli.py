@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="print the most probable language of each word",
                                   description="Print word, language and probability, tab-separated.")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a file saved by train")
+    predict.add_argument("--unknown", choices=["error", "skip"], default="error",
+                         help="a character the model has never seen: refuse the word (default) or skip the character")
     predict.add_argument("words", nargs="+", metavar="WORD")
     predict.set_defaults(run=run_predict)
     return parser
@@ -149,7 +151,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     clf = Classifier.load(args.model)
-    probabilities = clf.predict_proba(list(args.words))  # checks every word before printing any
+    try:  # checks every word before printing any
+        probabilities = clf.predict_proba(list(args.words), unknown=args.unknown)
+    except ValueError as err:  # the library's hint names its keyword; here it is a flag
+        raise ValueError(str(err).replace("pass unknown='skip'", "use --unknown skip")) from None
     best = probabilities.max(dim=1)
     for word, p, k in zip(args.words, best.values.tolist(), best.indices.tolist()):
         print(f"{word}\t{clf.labels.classes[k]}\t{p:.2f}")
