@@ -111,7 +111,10 @@ def one_error_line(err: str) -> str:
 @pytest.mark.parametrize("args, status, message", [
     (["predict", "--model", "{tmp}/missing.pt", "cat"], 1, "no model file"),
     (["predict", "--model", "{tmp}/notes.txt", "cat"], 1, "not a readable rnnlib model"),
-    (["predict", "--model", "{model}", "c4t"], 1, "outside the vocabulary"),
+    (["predict", "--model", "{model}", "c4t"], 1, "outside the vocabulary: '4'"),
+    (["predict", "--model", "{model}", "c4t"], 1, "use --unknown skip"),
+    (["predict", "--model", "{model}", "--unknown", "skip", "444"], 1, "no character of the vocabulary"),
+    (["predict", "--model", "{model}", "--unknown", "drop", "c4t"], 2, "invalid choice"),
     (["predict", "--model", "{model}", ""], 1, "empty word"),
     (["predict", "--model", "{model}"], 2, "required: WORD"),
     (["train", "--data", "words", "--languages", "en,xx", "--out", "{tmp}/m.pt"], 1, "unknown language codes"),
@@ -142,6 +145,15 @@ def test_a_word_outside_the_vocabulary_prints_no_prediction_at_all(trained, caps
     status, out, err = run_main(capsys, "predict", "--model", str(model), "cat", "c4t")
     assert status == 1 and out == ""
     assert "'c4t'" in one_error_line(err)
+
+
+def test_unknown_skip_predicts_as_if_the_character_were_not_there(trained, capsys):
+    model, _ = trained
+    status, out, _ = run_main(capsys, "predict", "--model", str(model), "--unknown", "skip", "c4t", "Straße")
+    _, expected, _ = run_main(capsys, "predict", "--model", str(model), "ct", "strasse")
+    assert status == 0
+    assert [line.split("\t")[1:] for line in out.splitlines()] == \
+        [line.split("\t")[1:] for line in expected.splitlines()]
 
 
 def test_errors_in_a_fresh_interpreter_have_no_traceback(tmp_path):
