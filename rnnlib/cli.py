@@ -24,11 +24,12 @@ from .data import DataError, split, surnames, words
 from .model import Classifier
 from .train import TrainingDiverged, fit
 
-# Settings for a flag left out, per data set. With these, on one CPU thread, words reach a
-# validation accuracy of about 0.90 and surnames about 0.80.
+# Settings for a flag left out, per data set, chosen on seeds 0, 1, 2 (one CPU thread): words
+# reach a validation accuracy of 0.90 in about 25 s; surnames 0.803 to 0.806 in about 25 s (with
+# batches of 32 or for 8 epochs, 0.798 to 0.802: an RNN of this size levels off near 0.80 there).
 DEFAULTS = {
     "words": {"epochs": 8, "batch_size": 32, "hidden": 64, "lr": 0.005, "nonlinearity": "relu"},
-    "surnames": {"epochs": 8, "batch_size": 32, "hidden": 256, "lr": 0.003, "nonlinearity": "relu"},
+    "surnames": {"epochs": 10, "batch_size": 64, "hidden": 256, "lr": 0.003, "nonlinearity": "relu"},
 }
 WORDS_LANGUAGES = "en,fr,de"
 WORDS_PER_LANGUAGE = 12000
