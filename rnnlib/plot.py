@@ -113,14 +113,17 @@ def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> pl
         raise ValueError(f"the matrix is {M.shape[0]} x {M.shape[1]} but there are {len(classes)} classes")
     shown = row_rates(M) if normalize else M.to(torch.float64)
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(1.2 * n + 2, 1.1 * n + 1.2))
+    cell = min(1.2, 11 / n)  # inches: a few classes get big cells, 18 still fit a screen
+    fig, ax = plt.subplots(figsize=(cell * n + 2, 0.92 * cell * n + 1.2))
+    fontsize = 10 if n <= 8 else 8
     image = ax.imshow(shown.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
     for i in range(n):
         for j in range(n):
             value = shown[i, j].item()
             text = f"{value:.2f}" if normalize else str(int(value))
             dark = value > (0.6 if normalize else 0.6 * shown.max().item())
-            ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
+            ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black",
+                    fontsize=fontsize)
     ax.set_xticks(range(n), classes, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
     ax.set_yticks(range(n), classes)
     ax.set_xlabel("predicted")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -20,6 +19,7 @@ import torch
 
 from labdriver import NOTEBOOKS_DIR, WidgetCall, notebook_names, widget_calls
 from rnnlib import anim, plot
+from rnnlib.vocab import normalize
 
 pytestmark = pytest.mark.browser
 
@@ -48,10 +48,6 @@ def calls_in_notebooks(functions: dict) -> list:
 def nth_in_cell(call: WidgetCall, calls: list[WidgetCall]) -> int:
     """Which of its cell's widgets ``call`` shows: the cell's 2nd player is the 2nd player in its outputs."""
     return [c.position for c in calls if c.cell == call.cell].index(call.position)
-
-
-def normalize(word: str) -> str:
-    return unicodedata.normalize("NFC", word).lower()
 
 
 def wait_for(read, ok, timeout_ms: int = WIDGET_TIMEOUT_MS, what: str = "the page to change"):
