@@ -114,7 +114,7 @@ def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> pl
     shown = row_rates(M) if normalize else M.to(torch.float64)
     n = len(classes)
     cell = min(1.2, 11 / n)  # inches: a few classes get big cells, 18 still fit a screen
-    fig, ax = plt.subplots(figsize=(cell * n + 2, 0.92 * cell * n + 1.2))
+    fig, ax = plt.subplots(figsize=(cell * n + 2, cell * n * 11 / 12 + 1.2))
     fontsize = 10 if n <= 8 else 8
     image = ax.imshow(shown.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
     for i in range(n):
