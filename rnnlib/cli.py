@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Print word, language and probability, tab-separated.")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a file saved by train")
     predict.add_argument("--unknown", choices=["error", "skip"], default="error",
-                         help="a character the model has never seen: refuse the word (default) or skip the character")
+                         help="a character the model has never seen: refuse the word (default) "
+                              "or skip the character")
     predict.add_argument("words", nargs="+", metavar="WORD")
     predict.set_defaults(run=run_predict)
     return parser

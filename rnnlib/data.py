@@ -76,9 +76,10 @@ def words(
 
     For each language we take its ``per_language`` most frequent words that
     are alphabetic (accents allowed) and at least ``min_length`` long, in the
-    course's normal form (``rnnlib.vocab.normalize``: case folded, NFC). A word found in the frequency list of more than one of the
-    languages (``"in"``, ``"die"`` in English and German) is dropped from all
-    of them: it has no single right answer. What remains is shuffled with
+    course's normal form (``rnnlib.vocab.normalize``: case folded, NFC). A
+    word found in the frequency list of more than one of the languages
+    (``"in"``, ``"die"`` in English and German) is dropped from all of them:
+    it has no single right answer. What remains is shuffled with
     ``seed``. Returns ``(X, y)``: the words and their language names.
     """
     import wordfreq
