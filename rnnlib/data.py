@@ -177,12 +177,13 @@ def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, st
     report = CleaningReport(raw=len(pairs))
     seen, kept = set(), []
     for name, language in pairs:
+        key = (normalize(name), language)
         if name in JUNK_LINES:
             report.junk += 1
-        elif (normalize(name), language) in seen:
+        elif key in seen:
             report.duplicates += 1
         else:
-            seen.add((normalize(name), language))
+            seen.add(key)
             kept.append((name, language))
     report.kept = len(kept)
     languages_of = defaultdict(list)
