@@ -25,7 +25,7 @@ from .model import Classifier
 from .train import TrainingDiverged, fit
 
 # Settings for a flag left out, per data set, chosen on seeds 0, 1, 2 (one CPU thread): words
-# reach a validation accuracy of 0.90 in about 25 s; surnames 0.803 to 0.806 in about 25 s (with
+# reach a validation accuracy of 0.90 in about 22 s; surnames 0.803 to 0.806 in about 23 s (with
 # batches of 32 or for 8 epochs, 0.798 to 0.802: an RNN of this size levels off near 0.80 there).
 DEFAULTS = {
     "words": {"epochs": 8, "batch_size": 32, "hidden": 64, "lr": 0.005, "nonlinearity": "relu"},
