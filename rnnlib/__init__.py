@@ -2,13 +2,20 @@
 
 One module per idea:
 
-* ``rnnlib.data``  - real words (wordfreq) and the surnames data set, a stratified split
-* ``rnnlib.vocab`` - character vocabulary, label encoding, one-hot vectors and batches
-* ``rnnlib.model`` - the RNN ``h = f(W@h + U@x_t + b)``, ``o = V@h``, and a classifier around it
-* ``rnnlib.train`` - per-record, minibatch and vectorized training; evaluation; device choice
-* ``rnnlib.anim``  - the unrolled loop, step by step: ipywidgets players and static pictures
-* ``rnnlib.plot``  - learning curves, confusion matrices, the word box
-* ``rnnlib.cli``   - ``python -m rnnlib train|predict``
+* ``rnnlib.data``     - real words (wordfreq) and the surnames data set, a stratified split
+* ``rnnlib.vocab``    - character vocabulary, label encoding, one-hot vectors and batches
+* ``rnnlib.model``    - the RNN ``h = f(W@h + U@x_t + b)``, ``o = V@h``, and a classifier around it
+* ``rnnlib.train``    - per-record, minibatch and vectorized training; evaluation; device choice
+* ``rnnlib.steps``    - the loop unrolled, one ``Step`` (every vector) per character
+* ``rnnlib.cells``    - matrices drawn as coloured cells; the fast renderer of the player's frames
+* ``rnnlib.player``   - the ipywidgets ``Player``: Play, slider and word box over pre-rendered frames
+* ``rnnlib.pictures`` - the whole loop in one static picture; the frames of the integer loop
+* ``rnnlib.plot``     - learning curves, confusion matrices, the word box
+* ``rnnlib.cli``      - ``python -m rnnlib train|predict``
+
+``import rnnlib`` loads the first four only: the command line and scripts
+need neither matplotlib nor ipywidgets. Import the others by name
+(``from rnnlib.player import matrix_player``).
 
 Example, offline::
 
@@ -17,6 +24,6 @@ Example, offline::
     >>> len(X), sorted(set(y))
     (300, ['English', 'French', 'German'])
 """
-from . import anim, data, model, plot, train, vocab
+from . import data, model, train, vocab
 
-__all__ = ["data", "vocab", "model", "train", "anim", "plot"]
+__all__ = ["data", "vocab", "model", "train"]

@@ -3,7 +3,7 @@
     plot_history(history)                    loss and accuracy per epoch, training and validation
     confusion_matrix(y_true, y_pred, classes) counts: row = true class, column = predicted class
     plot_confusion(matrix, classes)          that matrix as a picture, rows normalised to rates
-    word_box(predict_proba, classes)         type a word, read its probability for each class
+    WordBox(predict_proba, classes)          type a word, read its probability for each class
 
 The plots return a matplotlib Figure made with pyplot, so a notebook shows it
 once, under the cell. The word box updates its probabilities in an HTML widget
@@ -24,7 +24,10 @@ HISTORY_KEYS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy")
 # ---------------------------------------------------------------- learning curves
 
 def _history_lists(history) -> dict[str, list[float]]:
-    """The four per-epoch lists of a ``train.History`` or of a dict with those keys."""
+    """The four per-epoch lists of a ``train.History`` or of a dict with those keys.
+
+    A dict, because notebook 07, 'Training: per-record SGD' keeps its figures in one.
+    """
     get = history.get if isinstance(history, Mapping) else lambda key: getattr(history, key, None)
     lists = {key: get(key) for key in HISTORY_KEYS}
     if lists["train_loss"] is None or lists["train_accuracy"] is None:
@@ -45,7 +48,9 @@ def plot_history(history) -> plt.Figure:
 
     ``history`` is a ``rnnlib.train.History`` or a dict of lists with the keys
     ``train_loss``, ``train_accuracy`` and, optionally, ``valid_loss``,
-    ``valid_accuracy``.
+    ``valid_accuracy``. Shown in notebook 07, 'Training: per-record SGD' (a dict
+    the notebook's own loop fills), notebook 10, 'Training on all 19,200 words'
+    and notebook 11, 'The RNN' (the History of ``fit``).
     """
     lists = _history_lists(history)
     epochs = range(1, len(lists["train_loss"]) + 1)
@@ -71,7 +76,8 @@ def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequ
     """Counts of (true class, predicted class): ``M[i, j]`` words of ``classes[i]`` predicted as ``classes[j]``.
 
     Returns a ``len(classes) x len(classes)`` long tensor; row sums are the
-    number of words of each true class.
+    number of words of each true class. Explained in notebook 07, 'Which
+    languages get confused' (its diagonal holds the right answers).
     """
     for name, labels in (("y_true", y_true), ("y_pred", y_pred), ("classes", classes)):
         if isinstance(labels, str):
@@ -93,7 +99,10 @@ def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequ
 
 
 def row_rates(matrix) -> torch.Tensor:
-    """Each row divided by its sum: the share of each true class predicted as each class."""
+    """Each row divided by its sum: the share of each true class predicted as each class.
+
+    Printed in notebook 07, 'Which languages get confused'.
+    """
     M = torch.as_tensor(matrix, dtype=torch.float64)
     totals = M.sum(dim=1, keepdim=True)
     return torch.where(totals > 0, M / totals.clamp(min=1), torch.zeros_like(M))
@@ -103,7 +112,8 @@ def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> pl
     """The confusion matrix as coloured cells: rows true classes, columns predictions.
 
     With ``normalize=True`` the cells show each row's rates (a row sums to 1),
-    so classes of different sizes compare; otherwise the raw counts.
+    so classes of different sizes compare; otherwise the raw counts. Shown in
+    notebook 07 and notebook 11, 'Which languages get confused'.
     """
     M = torch.as_tensor(matrix)
     classes = list(classes)
@@ -137,7 +147,10 @@ def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> pl
 # ---------------------------------------------------------------- the word box
 
 def format_probabilities(probabilities: Sequence[float], classes: Sequence[str]) -> str:
-    """``English 0.12 · <b>French 0.80</b> · German 0.08``: the most probable class in bold."""
+    """``English 0.12 · <b>French 0.80</b> · German 0.08``: the most probable class in bold.
+
+    The line of probabilities that notebook 07, 'cat, chat, katze' prints for each word.
+    """
     probabilities = [float(p) for p in probabilities]
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     parts = [f"{html.escape(c)} {p:.2f}" for c, p in zip(classes, probabilities)]
@@ -150,7 +163,10 @@ class WordBox(widgets.VBox):
 
     ``text`` (CSS class ``word-box-input``) and ``probabilities`` (CSS class
     ``word-probabilities``) are the two widgets. A word the model cannot read
-    shows its one-line error in place of the probabilities.
+    shows its one-line error in place of the probabilities. Type a word, see
+    ``predict_proba([word])`` as one probability per class, updated as you
+    type. Not written out (a widget); seen in notebook 07, 'cat, chat, katze'
+    and notebook 11, 'A few names'.
     """
 
     def __init__(self, predict_proba: Callable[[list[str]], torch.Tensor], classes: Sequence[str],
@@ -182,9 +198,3 @@ class WordBox(widgets.VBox):
             raise ValueError(f"predict_proba returned shape {tuple(p.shape)} for one word; "
                              f"expected (1, {len(self.classes)}), one probability per class")
         self.probabilities.value = format_probabilities(p[0].tolist(), self.classes)
-
-
-def word_box(predict_proba: Callable[[list[str]], torch.Tensor], classes: Sequence[str],
-             value: str = "katze") -> WordBox:
-    """Type a word, see ``predict_proba([word])`` as one probability per class, updated as you type."""
-    return WordBox(predict_proba, classes, value)

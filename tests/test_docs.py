@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["rnnlib", "rnnlib.vocab", "rnnlib.data", "rnnlib.model", "rnnlib.train",
-           "rnnlib.anim", "rnnlib.plot", "rnnlib.cli"]
+           "rnnlib.steps", "rnnlib.cells", "rnnlib.player", "rnnlib.pictures",
+           "rnnlib.plot", "rnnlib.cli"]
 
 
 @pytest.mark.parametrize("name", MODULES)

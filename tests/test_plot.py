@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from rnnlib.plot import (  # noqa: E402
-    confusion_matrix, format_probabilities, plot_confusion, plot_history, row_rates, word_box,
+    WordBox, confusion_matrix, format_probabilities, plot_confusion, plot_history, row_rates,
 )
 from rnnlib.train import History  # noqa: E402
 
@@ -127,7 +127,7 @@ def fake_predict_proba(words):
 
 
 def test_word_box_shows_the_probabilities_of_its_initial_word():
-    box = word_box(fake_predict_proba, CLASSES)
+    box = WordBox(fake_predict_proba, CLASSES)
     assert box.text.value == "katze"
     assert "word-box-input" in box.text._dom_classes
     assert "word-probabilities" in box.probabilities._dom_classes
@@ -137,7 +137,7 @@ def test_word_box_shows_the_probabilities_of_its_initial_word():
 
 
 def test_word_box_updates_when_the_text_changes():
-    box = word_box(fake_predict_proba, CLASSES, value="cat")
+    box = WordBox(fake_predict_proba, CLASSES, value="cat")
     assert "<b>English" in box.probabilities.value
     box.text.value = "chat"
     assert "<b>French" in box.probabilities.value
@@ -145,7 +145,7 @@ def test_word_box_updates_when_the_text_changes():
 
 
 def test_word_box_shows_a_bad_word_s_error_instead_of_raising():
-    box = word_box(fake_predict_proba, CLASSES)
+    box = WordBox(fake_predict_proba, CLASSES)
     box.text.value = "c<a>t1"
     assert "has characters outside the vocabulary" in box.probabilities.value
     assert "<a>" not in box.probabilities.value  # escaped, not HTML
@@ -157,9 +157,9 @@ def test_word_box_shows_a_bad_word_s_error_instead_of_raising():
 
 def test_word_box_refuses_a_predict_proba_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"expected \(1, 3\), one probability per class"):
-        word_box(lambda words: torch.ones(1, 2) / 2, CLASSES)
+        WordBox(lambda words: torch.ones(1, 2) / 2, CLASSES)
     with pytest.raises(TypeError, match="predict_proba must be a function"):
-        word_box("not a function", CLASSES)
+        WordBox("not a function", CLASSES)
 
 
 def test_format_probabilities_puts_the_most_probable_class_in_bold():
