@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 
-from rnnlib.anim import FramePainter, unroll  # noqa: E402
+from rnnlib.cells import FramePainter  # noqa: E402
+from rnnlib.steps import unroll  # noqa: E402
 from rnnlib.vocab import Vocab  # noqa: E402
 
 

@@ -1,10 +1,10 @@
 """The course as a reader meets it: each notebook run in JupyterLab in Chromium, its widgets used by hand.
 
 Every notebook must run to the end with no error in the page. Every player
-(``rnnlib.anim.player`` / ``scalar_player``) must render and show, for the
+(``rnnlib.player.matrix_player`` / ``scalar_player``) must render and show, for the
 ``t`` picked by its slider or Play button, the character and ``h_t`` that
 the recurrence gives with the notebook's own W, U, b (read from the live
-kernel, recomputed here). Every word box (``rnnlib.plot.word_box``) must
+kernel, recomputed here). Every word box (``rnnlib.plot.WordBox``) must
 show the model's probabilities of the word typed in it.
 """
 from __future__ import annotations
@@ -18,13 +18,14 @@ import pytest
 import torch
 
 from labdriver import NOTEBOOKS_DIR, WidgetCall, notebook_names, widget_calls
-from rnnlib import anim, plot
+from rnnlib.player import matrix_player, scalar_player
+from rnnlib.plot import WordBox
 from rnnlib.vocab import normalize
 
 pytestmark = pytest.mark.browser
 
-PLAYERS = {"player": anim.player, "scalar_player": anim.scalar_player}
-WORD_BOXES = {"word_box": plot.word_box}
+PLAYERS = {"matrix_player": matrix_player, "scalar_player": scalar_player}
+WORD_BOXES = {"WordBox": WordBox}
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 OUTPUT = ".jp-OutputArea-output"
 WIDGET_VIEW = ".jp-OutputArea-output:has(> .jupyter-widgets:not(:empty))"   # a drawn widget, one per output
