@@ -64,7 +64,7 @@ def test_same_seed_same_weights_and_relu():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(nvocab=0, nhidden=4, nclasses=3), "nvocab must be a positive integer"),
     (dict(nvocab=7, nhidden=-1, nclasses=3), "nhidden must be a positive integer"),
-    (dict(nvocab=7, nhidden=4, nclasses=1), "nclasses must be at least 2"),
+    (dict(nvocab=7, nhidden=4, nclasses=1), "nclasses must be an integer of at least 2"),
     (dict(nvocab=7, nhidden=4.5, nclasses=3), "nhidden must be a positive integer"),
     (dict(nvocab=7, nhidden=4, nclasses=3, nonlinearity="sigmoid"), "allowed: tanh, relu"),
 ])
