@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import check_int
 from .vocab import normalize
 
 DATA_ENV = "RNNLIB_DATA"
@@ -59,6 +60,9 @@ NAMES_SHA256 = {
     "Vietnamese.txt": "f3f9e4164ab47601178a6e45b216464a64122f49d05541f24bf18a757253281d",
 }
 JUNK_LINES = {"To The First Page"}
+# Bounds on what we read: the largest names file is 86 KB and data.zip 2.9 MB.
+MAX_NAMES_FILE = 1 << 20
+MAX_DOWNLOAD = 64 << 20
 
 
 class DataError(RuntimeError):
@@ -85,15 +89,17 @@ def words(
     import wordfreq
 
     if isinstance(languages, str):
-        languages = languages.split(",")
-    languages = [code.strip() for code in languages]
+        raise TypeError(f"languages must be a list of wordfreq codes such as ['en', 'fr'], got the string "
+                        f"{languages!r}")
+    languages = list(languages)
     available = wordfreq.available_languages(wordlist="best")
     unknown = [code for code in languages if code not in available]
     if unknown:
         raise ValueError(f"unknown language codes {unknown}; wordfreq has {', '.join(sorted(available))}")
     if len(set(languages)) < 2:
         raise ValueError(f"need at least two different languages, got {languages}")
-    _check_positive(per_language=per_language, min_length=min_length)
+    check_int("per_language", per_language)
+    check_int("min_length", min_length)
 
     def keep(w: str) -> bool:
         return w.isalpha() and len(w) >= min_length
@@ -120,8 +126,11 @@ def split(
 ) -> tuple[list, list, list, list]:
     """A stratified, seeded split: ``X_train, X_valid, y_train, y_valid``.
 
-    Each class keeps its share: ``round(valid_fraction * n)`` of its ``n``
-    records go to validation (at least one, when the class has two or more).
+    One rule for every class of ``n`` records: ``round(valid_fraction * n)``
+    of them go to validation, but never all of them and, when there are two
+    or more, never none. So every class keeps at least one record to train
+    on (a class of one record is only trained on), and every class of two or
+    more records is also validated.
     """
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} records but y has {len(y)}")
@@ -135,9 +144,7 @@ def split(
     for label in sorted(by_class):
         idx = by_class[label]
         rng.shuffle(idx)
-        nvalid = round(valid_fraction * len(idx))
-        if len(idx) >= 2:
-            nvalid = min(max(nvalid, 1), len(idx) - 1)
+        nvalid = min(max(round(valid_fraction * len(idx)), 1), len(idx) - 1)
         valid_idx += idx[:nvalid]
         train_idx += idx[nvalid:]
     rng.shuffle(train_idx)
@@ -197,19 +204,15 @@ def surnames(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     url: str = NAMES_URL,
-    return_report: bool = False,
-):
+) -> tuple[list[str], list[str]]:
     """The 18-language surnames data set, cleaned (see ``clean_surnames``).
 
-    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names,
-    or ``(X, y, report)`` with ``return_report=True``.
+    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names.
+    What the cleaning removed: ``clean_surnames(read_names_dir(find_names_dir()))[1]``.
     """
     names_dir = find_names_dir(data_dir, download=download, url=url)
-    pairs = read_names_dir(names_dir)
-    kept, report = clean_surnames(pairs)
-    X = [name for name, _ in kept]
-    y = [language for _, language in kept]
-    return (X, y, report) if return_report else (X, y)
+    kept, _ = clean_surnames(read_names_dir(names_dir))
+    return [name for name, _ in kept], [language for _, language in kept]
 
 
 def cache_dir() -> Path:
@@ -219,21 +222,20 @@ def cache_dir() -> Path:
 
 
 def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -> Path:
-    """The verified ``names/`` directory: given, in ``$RNNLIB_DATA``, cached, or downloaded."""
-    candidates = [Path(data_dir)] if data_dir is not None else []
-    if data_dir is None and os.environ.get(DATA_ENV):
-        candidates.append(Path(os.environ[DATA_ENV]))
-    if data_dir is None:
-        candidates.append(cache_dir())
-    for root in candidates:
-        names = root / "names" if (root / "names").is_dir() else root
-        if all((names / f).is_file() for f in NAMES_SHA256):
-            verify_names_dir(names)
-            return names
+    """The verified ``names/`` directory: given, in ``$RNNLIB_DATA``, cached, or downloaded.
+
+    A folder you name (``data_dir``, or ``$RNNLIB_DATA`` when ``data_dir`` is
+    None) must hold the files: if it does not, the error says which folder
+    and which file, and nothing is downloaded instead.
+    """
     if data_dir is not None:
-        raise DataError(f"no surnames files in {data_dir}: expected {len(NAMES_SHA256)} files "
-                        f"such as {data_dir}/names/English.txt")
+        return _names_in(Path(data_dir), "data_dir")
+    if os.environ.get(DATA_ENV):
+        return _names_in(Path(os.environ[DATA_ENV]), DATA_ENV)
     target = cache_dir()
+    if _holds_names(target / "names"):
+        verify_names_dir(target / "names")
+        return target / "names"
     if not download:
         raise DataError(f"surnames data not found: put the 18 files of data/names/ in "
                         f"{target / 'names'} or set {DATA_ENV} to a folder holding names/")
@@ -241,9 +243,39 @@ def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -
     return target / "names"
 
 
+def _holds_names(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in NAMES_SHA256)
+
+
+def _names_in(root: Path, given_as: str) -> Path:
+    """``root/names`` (or ``root`` itself) holding the 18 files, verified; else a ``DataError`` saying what is wrong."""
+    where = f"{given_as}={root}"
+    if not root.is_dir():
+        raise DataError(f"{where}: {'is not a folder' if root.exists() else 'no such folder'}; "
+                        f"give a folder holding names/ with the 18 <Language>.txt files")
+    names = root / "names"
+    if names.exists() and not names.is_dir():
+        raise DataError(f"{where}: {names} is a file; it must be a folder holding the 18 <Language>.txt files")
+    if not names.is_dir() and any((root / f).exists() for f in NAMES_SHA256):
+        names = root  # the names folder itself
+    if not names.is_dir():
+        raise DataError(f"{where}: there is no folder {names}; it must hold the 18 <Language>.txt files "
+                        f"of the tutorial's data/names/")
+    missing = [f for f in NAMES_SHA256 if not (names / f).is_file()]
+    if missing:
+        raise DataError(f"{where}: {names / missing[0]} is missing"
+                        + (f" (and {len(missing) - 1} more of the 18 files)" if len(missing) > 1 else ""))
+    verify_names_dir(names)
+    return names
+
+
 def verify_names_dir(names: Path) -> None:
     """Check every file of ``names`` against its pinned sha256."""
     for filename, expected in NAMES_SHA256.items():
+        size = (names / filename).stat().st_size
+        if size > MAX_NAMES_FILE:
+            raise DataError(f"{names / filename} is {size:,} bytes; the tutorial's files are under "
+                            f"{MAX_NAMES_FILE:,}: it is not the tutorial's file")
         digest = hashlib.sha256((names / filename).read_bytes()).hexdigest()
         if digest != expected:
             raise DataError(f"{names / filename} has sha256 {digest[:12]}..., expected "
@@ -284,7 +316,7 @@ def extract_names(payload: bytes, target: Path) -> None:
             raise DataError(f"refusing zip member {member.filename!r}: it would land outside {target}")
         parts = Path(member.filename).parts
         if len(parts) >= 2 and parts[-2] == "names" and parts[-1] in NAMES_SHA256:
-            files[parts[-1]] = archive.read(member)
+            files[parts[-1]] = _read_member(archive, member)
     missing = sorted(set(NAMES_SHA256) - set(files))
     if missing:
         raise DataError(f"the zip lacks {len(missing)} names files, e.g. {missing[0]}")
@@ -293,35 +325,57 @@ def extract_names(payload: bytes, target: Path) -> None:
         if digest != NAMES_SHA256[filename]:
             raise DataError(f"checksum mismatch for {filename} in the download: sha256 {digest[:12]}..., "
                             f"expected {NAMES_SHA256[filename][:12]}...")
-    # Write into a fresh folder first, so an interrupted run leaves no half set.
+    # Write into a fresh folder first, so an interrupted run leaves no half set, and move an
+    # earlier names/ aside only while the new one takes its place (put back if that fails).
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target, prefix=".names-"))
+    final, old = target / "names", None
     try:
         for filename, content in files.items():
             (staging / filename).write_bytes(content)
-        final = target / "names"
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
+        if final.exists() or final.is_symlink():
+            old = Path(tempfile.mkdtemp(dir=target, prefix=".names-old-"))
+            final.rename(old / "names")
+        try:
+            staging.rename(final)
+        except OSError:
+            if old is not None:
+                (old / "names").rename(final)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, refused as soon as it passes ``MAX_NAMES_FILE`` (a zip bomb cannot fill memory)."""
+    if member.file_size > MAX_NAMES_FILE:
+        raise DataError(f"refusing zip member {member.filename!r}: it declares {member.file_size:,} bytes, "
+                        f"more than the {MAX_NAMES_FILE:,} a names file may have")
+    buffer = bytearray()
+    with archive.open(member) as stream:  # the declared size may lie: count what comes out
+        while chunk := stream.read(1 << 16):
+            buffer += chunk
+            if len(buffer) > MAX_NAMES_FILE:
+                raise DataError(f"refusing zip member {member.filename!r}: it inflates past "
+                                f"{MAX_NAMES_FILE:,} bytes, more than a names file may have")
+    return bytes(buffer)
 
 
 def _fetch(url: str) -> bytes:
-    """GET ``url`` with a progress bar."""
+    """GET ``url`` with a progress bar, at most ``MAX_DOWNLOAD`` bytes."""
     from tqdm.auto import tqdm
 
     with urllib.request.urlopen(url, timeout=30) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
+        if total is not None and total > MAX_DOWNLOAD:
+            raise DataError(f"refusing {url}: it is {total:,} bytes, more than the {MAX_DOWNLOAD:,} expected")
         buffer = io.BytesIO()
         with tqdm(total=total, unit="B", unit_scale=True, desc="data.zip") as bar:
             while chunk := response.read(1 << 16):
                 buffer.write(chunk)
                 bar.update(len(chunk))
+                if buffer.tell() > MAX_DOWNLOAD:
+                    raise DataError(f"refusing {url}: it sends more than the {MAX_DOWNLOAD:,} bytes expected")
     return buffer.getvalue()
-
-
-def _check_positive(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -33,7 +33,7 @@ def test_words_are_deterministic_for_a_seed():
 
 
 def test_words_more_languages():
-    X, y = data.words(languages="en,fr,de,es", per_language=50)
+    X, y = data.words(languages=["en", "fr", "de", "es"], per_language=50)
     assert set(y) == {"English", "French", "German", "Spanish"}
 
 
@@ -86,7 +86,8 @@ def test_clean_surnames_compares_names_as_the_model_sees_them():
 
 @needs_names
 def test_surnames_from_shared_data():
-    X, y, report = data.surnames(data_dir=SHARED_NAMES.parent, download=False, return_report=True)
+    X, y = data.surnames(data_dir=SHARED_NAMES.parent, download=False)
+    _, report = data.clean_surnames(data.read_names_dir(SHARED_NAMES))
     assert report.raw == 20074 and report.junk == 23  # all in Russian.txt
     assert len(X) == len(y) == report.kept == 20074 - 23 - report.duplicates
     assert len(set(y)) == 18
