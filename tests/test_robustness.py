@@ -78,7 +78,7 @@ def test_prediction_bad_input(bad, error, message):
 
 
 def small_classifier():
-    return Classifier.for_data(TRAIN_X, TRAIN_Y, nhidden=8, seed=0)
+    return Classifier.from_data(TRAIN_X, TRAIN_Y, nhidden=8, seed=0)
 
 
 def test_same_seed_same_trained_weights():
@@ -116,7 +116,7 @@ def test_exploding_training_is_caught():
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(epochs=0), ValueError, "epochs must be a positive integer"),
     (dict(batch_size=-2), ValueError, "batch_size must be a positive integer"),
-    (dict(lr=float("nan")), ValueError, "lr must be a positive number"),
+    (dict(lr=float("nan")), ValueError, "lr must be a finite number above 0"),
     (dict(optimizer="adagrad"), ValueError, "allowed: adam, rmsprop, sgd"),
     (dict(loss_reduction="max"), ValueError, "allowed: mean, sum"),
 ])
@@ -127,7 +127,7 @@ def test_fit_bad_settings(kwargs, error, message):
 
 def test_fit_bad_data():
     clf = small_classifier()
-    with pytest.raises(ValueError, match="X has 27 records but y has 26"):
+    with pytest.raises(ValueError, match="X_train has 27 records but y_train has 26"):
         fit(clf, TRAIN_X, TRAIN_Y[:-1], progress=False)
     with pytest.raises(ValueError, match=r"unknown labels \['Dutch'\]; known: \['English', 'French', 'German'\]"):
         fit(clf, TRAIN_X, TRAIN_Y[:-1] + ["Dutch"], progress=False)
@@ -135,7 +135,7 @@ def test_fit_bad_data():
         fit(clf, TRAIN_X + ["xylophon"], TRAIN_Y + ["German"], progress=False)
     with pytest.raises(TypeError, match="not a single string"):
         fit(clf, "cat", "English", progress=False)
-    with pytest.raises(ValueError, match="no records"):
+    with pytest.raises(ValueError, match="X_train is empty"):
         fit(clf, [], [], progress=False)
     with pytest.raises(ValueError, match="give both X_valid and y_valid"):
         fit(clf, TRAIN_X, TRAIN_Y, X_valid=TRAIN_X, progress=False)
