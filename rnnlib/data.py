@@ -21,6 +21,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -309,14 +310,18 @@ def extract_names(payload: bytes, target: Path) -> None:
     except zipfile.BadZipFile:
         raise DataError("the download is not a zip file") from None
     target = Path(target).resolve()
-    files = {}
+    wanted = {}  # first every member's name and declared size, before reading any
     for member in archive.infolist():
         dest = (target / member.filename).resolve()
         if not dest.is_relative_to(target):
             raise DataError(f"refusing zip member {member.filename!r}: it would land outside {target}")
         parts = Path(member.filename).parts
         if len(parts) >= 2 and parts[-2] == "names" and parts[-1] in NAMES_SHA256:
-            files[parts[-1]] = _read_member(archive, member)
+            if member.file_size > MAX_NAMES_FILE:
+                raise DataError(f"refusing zip member {member.filename!r}: it declares {member.file_size:,} "
+                                f"bytes, more than the {MAX_NAMES_FILE:,} a names file may have")
+            wanted[parts[-1]] = member
+    files = {filename: _read_member(archive, member) for filename, member in wanted.items()}
     missing = sorted(set(NAMES_SHA256) - set(files))
     if missing:
         raise DataError(f"the zip lacks {len(missing)} names files, e.g. {missing[0]}")
@@ -350,16 +355,19 @@ def extract_names(payload: bytes, target: Path) -> None:
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
     """A member's bytes, refused as soon as it passes ``MAX_NAMES_FILE`` (a zip bomb cannot fill memory)."""
-    if member.file_size > MAX_NAMES_FILE:
-        raise DataError(f"refusing zip member {member.filename!r}: it declares {member.file_size:,} bytes, "
-                        f"more than the {MAX_NAMES_FILE:,} a names file may have")
     buffer = bytearray()
-    with archive.open(member) as stream:  # the declared size may lie: count what comes out
-        while chunk := stream.read(1 << 16):
-            buffer += chunk
-            if len(buffer) > MAX_NAMES_FILE:
-                raise DataError(f"refusing zip member {member.filename!r}: it inflates past "
-                                f"{MAX_NAMES_FILE:,} bytes, more than a names file may have")
+    try:
+        with archive.open(member) as stream:  # the declared size may lie: count what comes out
+            while chunk := stream.read(1 << 16):
+                buffer += chunk
+                if len(buffer) > MAX_NAMES_FILE:
+                    raise DataError(f"refusing zip member {member.filename!r}: it inflates past "
+                                    f"{MAX_NAMES_FILE:,} bytes, more than a names file may have")
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
+        raise DataError(f"the download is a damaged zip: {member.filename!r} cannot be read "
+                        f"({str(err).splitlines()[0][:120] or type(err).__name__})") from None
     return bytes(buffer)
 
 

@@ -131,7 +131,8 @@ class Classifier:
 
         An RNN without a bound on ``h`` (relu) can overflow on a long word:
         its scores become ``inf`` or ``nan``, and ``argmax`` would silently
-        name class 0. That is an error here, never an answer.
+        name class 0. That is a ``ValueError`` here (the word is too long for
+        this model), never an answer.
         """
         if isinstance(words, str):
             words = [words]
@@ -140,7 +141,7 @@ class Classifier:
         if bad.any():
             i = int(bad.nonzero()[0])
             word = words[i] if len(words[i]) <= 30 else words[i][:27] + "..."
-            raise FloatingPointError(
+            raise ValueError(
                 f"the scores of {word!r} ({len(words[i])} characters) are not finite: h overflowed "
                 f"in this {self.rnn.nonlinearity} RNN; use shorter words or a tanh model, whose h stays in -1..1")
         return logits
@@ -265,7 +266,7 @@ def check_finite(state: dict[str, torch.Tensor], what: str) -> None:
     bad = [k for k, t in state.items() if not torch.isfinite(t).all()]
     if bad:
         raise ValueError(f"{what} has weights that are not finite (nan or inf) in {', '.join(bad)}: "
-                         f"it comes from a training run that diverged")
+                         f"it comes from a training run that diverged, or it is damaged")
 
 
 def _os_error(err: BaseException, message: str) -> OSError:
