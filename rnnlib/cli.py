@@ -161,7 +161,9 @@ def run_predict(args: argparse.Namespace) -> int:
         except (ValueError, TypeError) as err:
             # The library's hint names its keyword; here it is a flag.
             message = str(err).replace("pass unknown='skip'", "use --unknown skip")
-            print(f"error: {word!r}: {message}", file=sys.stderr)
+            if not message.startswith(repr(word)):  # say which word, once
+                message = f"{word!r}: {message}"
+            print(f"error: {message}", file=sys.stderr)
             failed += 1
             continue
         p, k = probabilities.max(dim=0)

@@ -63,19 +63,28 @@ def check_word(word: object) -> None:
 
 
 def hint(missing: Iterable[str], chars: Iterable[str]) -> str:
-    """What to do about characters outside the vocabulary ``chars``: one short sentence each."""
+    """What to do about characters outside the vocabulary ``chars``, grouped by kind.
+
+    >>> hint("ñ-1", "abcn")
+    "'ñ' is not in the vocabulary but 'n' is: write 'n'; '-' separates words: give the parts one at a time; '1' is a digit: the model knows only letters"
+    """
     chars = set(chars)
-    hints = []
+    accents, separators, digits = [], [], []
     for c in missing:
         base = unicodedata.normalize("NFD", c)[0]
-        if c.isspace():
-            hints.append(f"{c!r} separates words: give them one at a time")
-        elif base != c and base in chars:
-            hints.append(f"{c!r} is not in the vocabulary but {base!r} is: write {base!r}")
+        if base != c and base in chars:
+            accents.append(f"{c!r} is not in the vocabulary but {base!r} is: write {base!r}")
         elif c.isdigit():
-            hints.append(f"{c!r} is a digit: the model knows only letters")
+            digits.append(repr(c))
         elif not c.isalpha():
-            hints.append(f"{c!r} is punctuation the model never saw: split the word there")
+            separators.append(repr(c))
+    hints = accents
+    if separators:
+        hints.append(f"{', '.join(separators)} {'separates' if len(separators) == 1 else 'separate'} "
+                     f"words: give the parts one at a time")
+    if digits:
+        hints.append(f"{', '.join(digits)} {'is a digit' if len(digits) == 1 else 'are digits'}: "
+                     f"the model knows only letters")
     return "; ".join(hints)
 
 
@@ -126,11 +135,13 @@ class Vocab:
     def _codes(self, word: str, unknown: str) -> list[int]:
         missing = sorted({c for c in word if c not in self.index})
         if missing and unknown == "error":
-            tip = hint(missing, self.chars)
+            tips = [hint(missing, self.chars)]
+            if len(missing) < len(set(word)):  # something would be left to predict from
+                tips.append("or pass unknown='skip' to drop them")
+            tip = "; ".join(t for t in tips if t)
             raise ValueError(
-                f"{word!r} has characters outside the vocabulary: {''.join(missing)!r} "
-                f"({tip + '; ' if tip else ''}or pass unknown='skip' to drop them); "
-                f"the vocabulary holds {''.join(self.chars)!r}"
+                f"{word!r} has characters outside the vocabulary: {''.join(missing)!r}"
+                f"{f' ({tip})' if tip else ''}; the vocabulary holds {''.join(self.chars)!r}"
             )
         codes = [self.index[c] for c in word if c in self.index]
         if not codes:
