@@ -14,7 +14,6 @@ input ends with one ``error: ...`` line on stderr and exit status 2 (a bad comma
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 
 from .checks import SEED_MAX, check_int, check_positive, check_seed
 from .data import DataError, split, surnames, words
-from .model import NONLINEARITIES, Classifier
+from .model import NONLINEARITIES, Classifier, check_writable
 from .train import fit
 from .vocab import UNKNOWN_POLICIES
 
@@ -82,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="words: English/French/German words (wordfreq); surnames: 18 languages")
     train.add_argument("--languages", metavar="CODES",
                        help=f"--data words only: comma-separated wordfreq codes (default {WORDS_LANGUAGES})")
-    train.add_argument("--per-language", type=at_least_two, metavar="N", help=f"--data words only: words per language, at least 2 "
-                                         f"(default {WORDS_PER_LANGUAGE})")
+    train.add_argument("--per-language", type=at_least_two, metavar="N",
+                       help=f"--data words only: words per language, at least 2 (default {WORDS_PER_LANGUAGE})")
     for flag, kind, meta in [("--epochs", positive_int, "N"), ("--batch-size", positive_int, "B"),
                              ("--hidden", positive_int, "H"), ("--lr", positive_float, "LR")]:
         key = flag[2:].replace("-", "_")
@@ -106,17 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_writable(path: Path) -> None:
-    """Fail before training, not after it, when the model cannot be written to ``path``."""
-    if path.is_dir():
-        raise CommandLineError(f"--out {path} is a directory; give a file name such as {path / 'model.pt'}")
-    parent = path.parent
-    if not parent.is_dir():
-        raise CommandLineError(f"--out {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CommandLineError(f"--out {path}: the folder {parent} is not writable")
-
-
 def load_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     if args.data == "words":
         codes = [code.strip() for code in (args.languages or WORDS_LANGUAGES).split(",")]
@@ -130,7 +118,10 @@ def run_train(args: argparse.Namespace) -> int:
     settings = {key: getattr(args, key) if getattr(args, key) is not None else default
                 for key, default in DEFAULTS[args.data].items()}
     out = Path(args.out)
-    check_writable(out)
+    try:  # before training, not after it
+        check_writable(out)
+    except OSError as err:
+        raise CommandLineError(f"--out: {err}") from None
     X, y = load_data(args)
     X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=VALID_FRACTION, seed=SPLIT_SEED)
     if not X_valid:  # split keeps a class's only record for training

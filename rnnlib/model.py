@@ -174,13 +174,8 @@ class Classifier:
             "state": state,
         }
         path = Path(path)
-        if path.is_dir():
-            raise IsADirectoryError(f"cannot save the model to {path}: it is a folder; "
-                                    f"give a file name such as {path / 'model.pt'}")
+        check_writable(path)
         folder = path.parent
-        if not folder.is_dir():
-            kind, why = (NotADirectoryError, "is a file") if folder.exists() else (FileNotFoundError, "does not exist")
-            raise kind(f"cannot save the model to {path}: the folder {folder} {why}")
         try:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as err:
@@ -235,9 +230,22 @@ class Classifier:
             check_finite(state, "the file")
             rnn = RNN(len(vocab), nhidden, len(labels), nonlinearity, seed=None)
             rnn.load_state_dict(state)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, RuntimeError) as err:
             raise ValueError(f"{path} is a damaged rnnlib model file: {str(err).splitlines()[0][:300]}") from None
         return cls(vocab, labels, rnn=rnn)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, with an ``OSError`` naming it, a ``path`` where ``save`` cannot write a file."""
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot save the model to {path}: it is a folder; "
+                                f"give a file name such as {path / 'model.pt'}")
+    folder = path.parent
+    if not folder.is_dir():
+        kind, why = (NotADirectoryError, "is a file") if folder.exists() else (FileNotFoundError, "does not exist")
+        raise kind(f"cannot save the model to {path}: the folder {folder} {why}")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot save the model to {path}: the folder {folder} is not writable")
 
 
 def check_state(state: dict, shapes: dict[str, tuple[int, ...]]) -> None:

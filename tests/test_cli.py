@@ -127,7 +127,7 @@ def one_error_line(err: str) -> str:
     (["train", "--data", "cats", "--out", "{tmp}/m.pt"], 2, "invalid choice"),
     (["train", "--data", "words"], 2, "--out"),
     (["train", "--data", "words", "--out", "{tmp}/no/such/folder/m.pt"], 2, "does not exist"),
-    (["train", "--data", "words", "--out", "{tmp}"], 2, "is a directory"),
+    (["train", "--data", "words", "--out", "{tmp}"], 2, "is a folder; give a file name"),
     ([], 2, "required"),
 ])
 def test_bad_input_gives_one_error_line(trained, tmp_path, capsys, args, status, message):
