@@ -135,13 +135,12 @@ class Vocab:
     def _codes(self, word: str, unknown: str) -> list[int]:
         missing = sorted({c for c in word if c not in self.index})
         if missing and unknown == "error":
-            tips = [hint(missing, self.chars)]
+            tip = hint(missing, self.chars)
             if len(missing) < len(set(word)):  # something would be left to predict from
-                tips.append("or pass unknown='skip' to drop them")
-            tip = "; ".join(t for t in tips if t)
+                tip += ("; or " if tip else "") + "pass unknown='skip' to drop them"
             raise ValueError(
-                f"{word!r} has characters outside the vocabulary: {''.join(missing)!r}"
-                f"{f' ({tip})' if tip else ''}; the vocabulary holds {''.join(self.chars)!r}"
+                f"{word!r} has characters outside the vocabulary: {''.join(missing)!r}; "
+                f"the vocabulary holds {''.join(self.chars)!r}{f' ({tip})' if tip else ''}"
             )
         codes = [self.index[c] for c in word if c in self.index]
         if not codes:

@@ -209,11 +209,12 @@ def test_predict_every_word_it_can_and_report_each_it_cannot(trained, capsys):
     assert out.splitlines()[0].split("\t")[1:] == out.splitlines()[2].split("\t")[1:]  # " cat" is "cat"
     errors = err.splitlines()
     assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
-    assert errors[0].startswith("error: 'hello-world' has characters outside the vocabulary: '-' "
-                                "('-' separates words: give the parts one at a time; or use --unknown skip")
+    assert errors[0].startswith("error: 'hello-world' has characters outside the vocabulary: '-'; ")
+    assert errors[0].endswith("('-' separates words: give the parts one at a time; or use --unknown skip "
+                              "to drop them)")
     assert errors[1] == "error: '   ': empty word: a word needs at least one character other than spaces"
-    assert errors[2].startswith("error: '123' has characters outside the vocabulary: '123' "
-                                "('1', '2', '3' are digits: the model knows only letters)")
+    assert errors[2].startswith("error: '123' has characters outside the vocabulary: '123'; ")
+    assert errors[2].endswith("('1', '2', '3' are digits: the model knows only letters)")
 
 
 def test_unknown_skip_fails_only_a_word_with_nothing_left(trained, capsys):
