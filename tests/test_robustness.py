@@ -315,7 +315,7 @@ def test_a_blank_word_is_refused_even_when_the_vocabulary_has_a_space(word):
 def test_leading_and_trailing_spaces_are_not_part_of_a_word_inner_ones_are():
     spaced = Classifier(Vocab.from_words(["de la cruz", "nguyen"]), Labels(["a", "b"]), nhidden=4)
     torch.testing.assert_close(spaced.predict_proba(["  De la Cruz "]), spaced.predict_proba(["de la cruz"]))
-    with pytest.raises(ValueError, match=r"' ' separates words: give them one at a time"):
+    with pytest.raises(ValueError, match=r"' ' separates words: give the parts one at a time"):
         CLF.predict(["new york"])  # no space in this vocabulary
     assert Vocab.from_words([" cat ", "dog"]) == Vocab.from_words(["cat", "dog"])
 
