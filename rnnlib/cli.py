@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 
 from .checks import SEED_MAX, check_int, check_positive, check_seed
-from .data import DataError, split, surnames, words
+from .data import split, surnames, words
+from .download import DataError
 from .model import NONLINEARITIES, Classifier, check_writable
 from .train import fit
 from .vocab import UNKNOWN_POLICIES

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rnnlib.cli import main
-from rnnlib.data import DataError, find_names_dir
+from rnnlib.download import DataError, find_names_dir
 from rnnlib.model import Classifier
 
 TINY = ["--per-language", "150", "--epochs", "1", "--hidden", "8", "--quiet"]
