@@ -166,11 +166,11 @@ def fit(
     return history
 
 
-def check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, *, epochs, batch_size, lr, optimizer,
-                        loss_reduction, clip, lr_schedule, seed) -> None:
+def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequence[str],
+                        X_valid: Sequence[str] | None, y_valid: Sequence[str] | None, *, epochs: int,
+                        batch_size: int, lr: float, optimizer: str, loss_reduction: str, clip: float | None,
+                        lr_schedule: str, seed: int) -> None:
     """Every check of ``fit``'s arguments, run before any work: a bad one is a one-line error."""
-    if not isinstance(clf, Classifier):
-        raise TypeError(f"expected a Classifier to train, got {type(clf).__name__}")
     check_int("epochs", epochs)
     check_int("batch_size", batch_size)
     check_positive("lr", lr)
@@ -189,6 +189,8 @@ def check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, *, epochs, batc
 
 def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str, yname: str) -> None:
     """Lists of the same non-zero length, every word encodable and every label known."""
+    if not isinstance(clf, Classifier):
+        raise TypeError(f"expected a Classifier, got {type(clf).__name__}")
     if isinstance(X, str) or isinstance(y, str):
         raise TypeError(f"{xname} and {yname} must be lists of words and labels, not a single string")
     if len(X) != len(y):

@@ -349,7 +349,7 @@ def test_fit_refuses_a_bad_argument_before_changing_any_weight(kwargs, message):
 
 
 def test_fit_refuses_what_is_not_a_classifier():
-    with pytest.raises(TypeError, match="expected a Classifier to train, got RNN"):
+    with pytest.raises(TypeError, match="expected a Classifier, got RNN"):
         fit(small_classifier().rnn, TRAIN_X, TRAIN_Y, progress=False)
 
 
