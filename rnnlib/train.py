@@ -202,4 +202,7 @@ def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str,
             clf.vocab.encode(w)
         except (TypeError, ValueError) as err:
             raise type(err)(f"{xname}[{i}]: {err}") from None
-    clf.labels.encode(y)
+    try:
+        clf.labels.encode(y)
+    except ValueError as err:
+        raise ValueError(f"{yname}: {err}") from None

@@ -336,7 +336,7 @@ def weights(clf):
     (dict(seed=10**23), "seed must be a whole number from 0 to 2\\*\\*64 - 1"),
     (dict(seed=-1), "seed must be a whole number from 0 to 2\\*\\*64 - 1"),
     (dict(X_valid=["cat", "xylophon"], y_valid=["English", "German"]), r"X_valid\[1\]: 'xylophon' has characters"),
-    (dict(X_valid=["cat"], y_valid=["Dutch"]), r"unknown labels \['Dutch'\]"),
+    (dict(X_valid=["cat"], y_valid=["Dutch"]), r"y_valid: unknown labels \['Dutch'\]"),
     (dict(X_valid=[], y_valid=[]), "X_valid is empty"),
     (dict(X_valid=["cat"], y_valid=["English", "French"]), "X_valid has 1 records but y_valid has 2"),
 ])
