@@ -96,7 +96,7 @@ def nn_rnn_epoch(model: TorchRNNClassifier, optimizer: torch.optim.Optimizer, vo
 def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     X, y = words(per_language=per_language)
     X_train, _, y_train, _ = split(X, y, valid_fraction=0.2, seed=0)
-    clf = Classifier.for_data(X, y, nhidden=NHIDDEN)
+    clf = Classifier.from_data(X, y, nhidden=NHIDDEN)
     results = {}
     # The per-record trainers are slow: a tenth of the words gives a steady figure.
     few = len(X_train) // 10

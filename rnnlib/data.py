@@ -6,63 +6,27 @@
 >>> X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=0.2, seed=0)
 
 ``surnames()`` gives the 18-language surnames of the PyTorch name-classification
-tutorial. It looks for the files in ``$RNNLIB_DATA/names``, then in the user
-cache (``~/.cache/rnnlib/names``), and otherwise downloads the tutorial's
-``data.zip`` into that cache, checking every file against a pinned sha256 sum.
+tutorial, cleaned; ``rnnlib.download`` finds (or downloads, safely) its files.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import random
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
-import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import check_int
+from .download import NAMES_SHA256, NAMES_URL, find_names_dir
 from .vocab import normalize
-
-DATA_ENV = "RNNLIB_DATA"
-NAMES_URL = "https://download.pytorch.org/tutorial/data.zip"
 
 # wordfreq's codes for a few of its languages; any other code is shown as is.
 LANGUAGE_NAMES = {
     "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
     "nl": "Dutch", "pt": "Portuguese", "sv": "Swedish", "pl": "Polish", "fi": "Finnish",
 }
-
-# sha256 of each file of data/names/ in the tutorial's data.zip.
-NAMES_SHA256 = {
-    "Arabic.txt": "6f424a8dbe51cbbbabab7a57d38b617210125e4e3991f3c657cb79b8f104bafc",
-    "Chinese.txt": "49263ef55a8cb1740e841d65cad8214b2f9b5b869bc534c811746422496fa91e",
-    "Czech.txt": "145bbbd6d0816578f03388e92c264d39ef1c60df920b081d371fa5c5cc055a8e",
-    "Dutch.txt": "924f32b635170eae561f84538632138fc07d4c8bbd70ba3fb980de1ecc4d2af3",
-    "English.txt": "9cca037066d3d5989e24bc01801416162de506b5e28e15b7c092a47905d29bf2",
-    "French.txt": "81e65b36c60ed5b89a17422f6edcadbb89546f38ad69e960e64e7ba682012a95",
-    "German.txt": "7449cd590b97a733e18d613a4155decd77ec35dc5f8aadd7a82204dce4f051db",
-    "Greek.txt": "3555b5186de7f401e6d991b088e9e644ca3099116477818c25ab5793801389e6",
-    "Irish.txt": "cf8c7013256252a88d2503127b87282a11f21b2ff6db1bded68834c19a1ec058",
-    "Italian.txt": "f88414c27d0606a11a678b4859277828c2565d6cc4d9ee932deef6e94f3b35e4",
-    "Japanese.txt": "e0e717e114fec3e7eade4d9dabe0067c475f43147e36a22b47902ee76ad9e67f",
-    "Korean.txt": "cd54221ccb362a6cba4c78828838cf3268a0e59744767a37cf6ec4b74036b136",
-    "Polish.txt": "45bab898af2f60ed3a728bbf6980e28821011a7caa53227553b5785903a40826",
-    "Portuguese.txt": "50a8735f41f4f73757c8ce5b16cb0275cd86b2b214bcbc8c9805f508cb131c53",
-    "Russian.txt": "43b3e64ce351f77f1ac9e0cdf7566012d127f4371875fd25208845b5c9d6f7c3",
-    "Scottish.txt": "78d0252711d87d948ea86fe34826c51d2d794a8e52d15b5d6f7b6244d45d62dd",
-    "Spanish.txt": "1bcb462ed3316756a85781d68232bddae04498fdddd5d9219c53fd1fbdeba7a7",
-    "Vietnamese.txt": "f3f9e4164ab47601178a6e45b216464a64122f49d05541f24bf18a757253281d",
-}
 JUNK_LINES = {"To The First Page"}
-
-
-class DataError(RuntimeError):
-    """The data could not be found, downloaded or verified."""
 
 
 # --------------------------------------------------------------------- words
@@ -85,15 +49,17 @@ def words(
     import wordfreq
 
     if isinstance(languages, str):
-        languages = languages.split(",")
-    languages = [code.strip() for code in languages]
+        raise TypeError(f"languages must be a list of wordfreq codes such as ['en', 'fr'], got the string "
+                        f"{languages!r}")
+    languages = list(languages)
     available = wordfreq.available_languages(wordlist="best")
     unknown = [code for code in languages if code not in available]
     if unknown:
         raise ValueError(f"unknown language codes {unknown}; wordfreq has {', '.join(sorted(available))}")
     if len(set(languages)) < 2:
         raise ValueError(f"need at least two different languages, got {languages}")
-    _check_positive(per_language=per_language, min_length=min_length)
+    check_int("per_language", per_language)
+    check_int("min_length", min_length)
 
     def keep(w: str) -> bool:
         return w.isalpha() and len(w) >= min_length
@@ -120,8 +86,11 @@ def split(
 ) -> tuple[list, list, list, list]:
     """A stratified, seeded split: ``X_train, X_valid, y_train, y_valid``.
 
-    Each class keeps its share: ``round(valid_fraction * n)`` of its ``n``
-    records go to validation (at least one, when the class has two or more).
+    One rule for every class of ``n`` records: ``round(valid_fraction * n)``
+    of them go to validation, but never all of them and, when there are two
+    or more, never none. So every class keeps at least one record to train
+    on (a class of one record is only trained on), and every class of two or
+    more records is also validated.
     """
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} records but y has {len(y)}")
@@ -135,9 +104,7 @@ def split(
     for label in sorted(by_class):
         idx = by_class[label]
         rng.shuffle(idx)
-        nvalid = round(valid_fraction * len(idx))
-        if len(idx) >= 2:
-            nvalid = min(max(nvalid, 1), len(idx) - 1)
+        nvalid = min(max(round(valid_fraction * len(idx)), 1), len(idx) - 1)
         valid_idx += idx[:nvalid]
         train_idx += idx[nvalid:]
     rng.shuffle(train_idx)
@@ -197,57 +164,15 @@ def surnames(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     url: str = NAMES_URL,
-    return_report: bool = False,
-):
+) -> tuple[list[str], list[str]]:
     """The 18-language surnames data set, cleaned (see ``clean_surnames``).
 
-    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names,
-    or ``(X, y, report)`` with ``return_report=True``.
+    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names.
+    What the cleaning removed: ``clean_surnames(read_names_dir(find_names_dir()))[1]``.
     """
     names_dir = find_names_dir(data_dir, download=download, url=url)
-    pairs = read_names_dir(names_dir)
-    kept, report = clean_surnames(pairs)
-    X = [name for name, _ in kept]
-    y = [language for _, language in kept]
-    return (X, y, report) if return_report else (X, y)
-
-
-def cache_dir() -> Path:
-    """Where downloads are kept: ``$XDG_CACHE_HOME/rnnlib`` or ``~/.cache/rnnlib``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rnnlib"
-
-
-def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -> Path:
-    """The verified ``names/`` directory: given, in ``$RNNLIB_DATA``, cached, or downloaded."""
-    candidates = [Path(data_dir)] if data_dir is not None else []
-    if data_dir is None and os.environ.get(DATA_ENV):
-        candidates.append(Path(os.environ[DATA_ENV]))
-    if data_dir is None:
-        candidates.append(cache_dir())
-    for root in candidates:
-        names = root / "names" if (root / "names").is_dir() else root
-        if all((names / f).is_file() for f in NAMES_SHA256):
-            verify_names_dir(names)
-            return names
-    if data_dir is not None:
-        raise DataError(f"no surnames files in {data_dir}: expected {len(NAMES_SHA256)} files "
-                        f"such as {data_dir}/names/English.txt")
-    target = cache_dir()
-    if not download:
-        raise DataError(f"surnames data not found: put the 18 files of data/names/ in "
-                        f"{target / 'names'} or set {DATA_ENV} to a folder holding names/")
-    download_names(target, url)
-    return target / "names"
-
-
-def verify_names_dir(names: Path) -> None:
-    """Check every file of ``names`` against its pinned sha256."""
-    for filename, expected in NAMES_SHA256.items():
-        digest = hashlib.sha256((names / filename).read_bytes()).hexdigest()
-        if digest != expected:
-            raise DataError(f"{names / filename} has sha256 {digest[:12]}..., expected "
-                            f"{expected[:12]}...: the file is damaged or not the tutorial's")
+    kept, _ = clean_surnames(read_names_dir(names_dir))
+    return [name for name, _ in kept], [language for _, language in kept]
 
 
 def read_names_dir(names: Path) -> list[tuple[str, str]]:
@@ -258,70 +183,3 @@ def read_names_dir(names: Path) -> list[tuple[str, str]]:
         text = (Path(names) / filename).read_text(encoding="utf-8")
         pairs += [(line.strip(), language) for line in text.splitlines() if line.strip()]
     return pairs
-
-
-def download_names(target: Path, url: str = NAMES_URL) -> None:
-    """Download ``url`` (a zip with ``data/names/*.txt``), verify, extract into ``target/names``."""
-    try:
-        payload = _fetch(url)
-    except (urllib.error.URLError, OSError) as err:
-        raise DataError(f"could not download {url} ({err}); without a network, put the 18 files "
-                        f"of data/names/ in {target / 'names'} or set {DATA_ENV}") from None
-    extract_names(payload, target)
-
-
-def extract_names(payload: bytes, target: Path) -> None:
-    """Extract the names files of a zip safely: verified, and nothing outside ``target``."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(payload))
-    except zipfile.BadZipFile:
-        raise DataError("the download is not a zip file") from None
-    target = Path(target).resolve()
-    files = {}
-    for member in archive.infolist():
-        dest = (target / member.filename).resolve()
-        if not dest.is_relative_to(target):
-            raise DataError(f"refusing zip member {member.filename!r}: it would land outside {target}")
-        parts = Path(member.filename).parts
-        if len(parts) >= 2 and parts[-2] == "names" and parts[-1] in NAMES_SHA256:
-            files[parts[-1]] = archive.read(member)
-    missing = sorted(set(NAMES_SHA256) - set(files))
-    if missing:
-        raise DataError(f"the zip lacks {len(missing)} names files, e.g. {missing[0]}")
-    for filename, content in files.items():
-        digest = hashlib.sha256(content).hexdigest()
-        if digest != NAMES_SHA256[filename]:
-            raise DataError(f"checksum mismatch for {filename} in the download: sha256 {digest[:12]}..., "
-                            f"expected {NAMES_SHA256[filename][:12]}...")
-    # Write into a fresh folder first, so an interrupted run leaves no half set.
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target, prefix=".names-"))
-    try:
-        for filename, content in files.items():
-            (staging / filename).write_bytes(content)
-        final = target / "names"
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _fetch(url: str) -> bytes:
-    """GET ``url`` with a progress bar."""
-    from tqdm.auto import tqdm
-
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        buffer = io.BytesIO()
-        with tqdm(total=total, unit="B", unit_scale=True, desc="data.zip") as bar:
-            while chunk := response.read(1 << 16):
-                buffer.write(chunk)
-                bar.update(len(chunk))
-    return buffer.getvalue()
-
-
-def _check_positive(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")

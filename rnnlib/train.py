@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .checks import check_choice, check_int, check_positive, check_seed
 from .model import Classifier
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -64,15 +65,21 @@ def seed_everything(seed: int) -> None:
 
 @torch.no_grad()
 def evaluate(clf: Classifier, X: Sequence[str], y: Sequence[str], batch_size: int = 512) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``clf`` on ``(X, y)``."""
-    _check_data(X, y)
+    """Mean cross-entropy and accuracy of ``clf`` on ``(X, y)``.
+
+    A word whose scores are not finite (an overflowed relu ``h``) counts as
+    wrong, never as a guess of class 0; the loss is then ``inf`` or ``nan``.
+    """
+    _check_data(clf, X, y, "X", "y")
+    check_int("batch_size", batch_size)
     targets = clf.labels.encode(y).to(clf.device)
     total_loss, correct = 0.0, 0
     for start in range(0, len(X), batch_size):
         logits = clf.rnn(clf.encode(X[start:start + batch_size]))
         target = targets[start:start + batch_size]
         total_loss += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(dim=1) == target).sum().item()
+        finite = torch.isfinite(logits).all(dim=1)
+        correct += ((logits.argmax(dim=1) == target) & finite).sum().item()
     return total_loss / len(X), correct / len(X)
 
 
@@ -102,24 +109,11 @@ def fit(
     ``LinearLR``: big steps while the model is far off, small ones at the end.
     A non-finite loss stops training with ``TrainingDiverged``.
     """
+    check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=batch_size,
+                        lr=lr, optimizer=optimizer, loss_reduction=loss_reduction, clip=clip,
+                        lr_schedule=lr_schedule, seed=seed)
     from tqdm.auto import tqdm
 
-    _check_data(X_train, y_train)
-    if (X_valid is None) != (y_valid is None):
-        raise ValueError("give both X_valid and y_valid, or neither")
-    for name, value in {"epochs": epochs, "batch_size": batch_size}.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if loss_reduction not in ("mean", "sum"):
-        raise ValueError(f"loss_reduction={loss_reduction!r}; allowed: mean, sum")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule={lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
-    for w in X_train:  # fail before training, not in epoch 3
-        clf.vocab.encode(w)
     targets = clf.labels.encode(y_train).to(clf.device)
 
     seed_everything(seed)
@@ -172,10 +166,43 @@ def fit(
     return history
 
 
-def _check_data(X: Sequence[str], y: Sequence[str]) -> None:
+def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequence[str],
+                        X_valid: Sequence[str] | None, y_valid: Sequence[str] | None, *, epochs: int,
+                        batch_size: int, lr: float, optimizer: str, loss_reduction: str, clip: float | None,
+                        lr_schedule: str, seed: int) -> None:
+    """Every check of ``fit``'s arguments, run before any work: a bad one is a one-line error."""
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
+    check_positive("lr", lr)
+    if clip is not None:
+        check_positive("clip", clip)  # a clip <= 0 or nan would silently wreck every update
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("loss_reduction", loss_reduction, ("mean", "sum"))
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    check_seed("seed", seed)
+    _check_data(clf, X_train, y_train, "X_train", "y_train")
+    if (X_valid is None) != (y_valid is None):
+        raise ValueError("give both X_valid and y_valid, or neither")
+    if X_valid is not None:
+        _check_data(clf, X_valid, y_valid, "X_valid", "y_valid")
+
+
+def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str, yname: str) -> None:
+    """Lists of the same non-zero length, every word encodable and every label known."""
+    if not isinstance(clf, Classifier):
+        raise TypeError(f"expected a Classifier, got {type(clf).__name__}")
     if isinstance(X, str) or isinstance(y, str):
-        raise TypeError("X and y must be lists of words and labels, not a single string")
+        raise TypeError(f"{xname} and {yname} must be lists of words and labels, not a single string")
     if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} records but y has {len(y)}")
+        raise ValueError(f"{xname} has {len(X)} records but {yname} has {len(y)}")
     if len(X) == 0:
-        raise ValueError("no records to train or evaluate on")
+        raise ValueError(f"{xname} is empty: no records to train or evaluate on")
+    for i, w in enumerate(X):
+        try:
+            clf.vocab.encode(w)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{xname}[{i}]: {err}") from None
+    try:
+        clf.labels.encode(y)
+    except ValueError as err:
+        raise ValueError(f"{yname}: {err}") from None

@@ -1,11 +1,18 @@
 """Characters and labels as numbers: vocabularies, encoding, one-hot vectors.
 
-The normalisation rule, applied everywhere a word enters the library
-(building a vocabulary, training, prediction):
+What a word is, the one rule applied everywhere a word enters the library
+(building a vocabulary, training, evaluation, prediction, the command line):
 
-    word -> case folded (``str.casefold``: lower case, and ``ß`` -> ``ss``) -> Unicode NFC form
+    word -> leading and trailing whitespace removed
+         -> case folded (``str.casefold``: lower case, and ``ß`` -> ``ss``)
+         -> Unicode NFC form
 
-so ``"Katze"``, ``"katze"`` and a decomposed ``"e" + U+0301`` spelling of
+A word with no character left (``""``, ``"   "``) is refused. Inner spaces
+stay: they are characters like any other, so ``"de la cruz"`` is one word
+for a vocabulary that holds a space (the surnames' does) and is refused, or
+skipped over with ``unknown="skip"``, by one that does not.
+
+So ``"Katze"``, ``" katze "`` and a decomposed ``"e" + U+0301`` spelling of
 ``"é"`` all meet the model as the same characters. Case folding is lower
 case plus a few mappings such as ``ß`` -> ``ss``: it is the rule ``wordfreq``
 applies to its word lists, so ``"Straße"`` typed by a reader meets the model
@@ -26,25 +33,59 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from .checks import check_choice
+
 UNKNOWN_POLICIES = ("error", "skip")
 
 
 def normalize(word: str) -> str:
-    """The course's one normalisation rule: case folding, then NFC.
+    """The course's one normalisation rule: strip, case fold, NFC.
 
-    >>> normalize("Straße"), normalize("CAFE\u0301") == "café"
+    >>> normalize(" Straße "), normalize("CAFE\u0301") == "café"
     ('strasse', True)
     """
     check_word(word)
-    return unicodedata.normalize("NFC", word.casefold())
+    word = fold(word.strip())
+    if not word:
+        raise ValueError("empty word: a word needs at least one character other than spaces")
+    return word
+
+
+def fold(text: str) -> str:
+    """Case folding, then NFC: what ``normalize`` does to the characters of a word."""
+    return unicodedata.normalize("NFC", text.casefold())
 
 
 def check_word(word: object) -> None:
-    """Raise a one-line error unless ``word`` is a non-empty string."""
+    """Raise a one-line error unless ``word`` is a string (``normalize`` refuses an empty one)."""
     if not isinstance(word, str):
         raise TypeError(f"expected a word as a str, got {type(word).__name__}: {word!r}")
-    if word == "":
-        raise ValueError("empty word: a word needs at least one character")
+
+
+def hint(missing: Iterable[str], chars: Iterable[str]) -> str:
+    """What to do about characters outside the vocabulary ``chars``, grouped by kind.
+
+    >>> hint("ñ-1", "abcn")
+    "'ñ' is not in the vocabulary but 'n' is: write 'n'; '-' separates words: give the parts one at a time; '1' is a digit: the model knows only letters"
+    """
+    chars = set(chars)
+    accents, separators, digits = [], [], []
+    for c in missing:
+        base = unicodedata.normalize("NFD", c)[0]
+        if base != c and base in chars:
+            accents.append(f"{c!r} is not in the vocabulary but {base!r} is: write {base!r}")
+        elif c.isdigit():
+            digits.append(repr(c))
+        elif not c.isalpha():
+            separators.append(repr(c))
+    hints = accents
+    if separators:
+        hints.append(f"{', '.join(separators)} {'separates' if len(separators) == 1 else 'separate'} "
+                     f"words: give the parts one at a time")
+    if digits:
+        hints.append(f"{', '.join(digits)} {'is a digit' if len(digits) == 1 else 'are digits'}: "
+                     f"the model knows only letters")
+    return "; ".join(hints)
 
 
 class Vocab:
@@ -88,14 +129,18 @@ class Vocab:
         ``unknown="error"`` (the default) refuses a character outside the
         vocabulary; ``unknown="skip"`` drops it, and refuses a word left empty.
         """
-        if unknown not in UNKNOWN_POLICIES:
-            raise ValueError(f"unknown={unknown!r}; allowed: {', '.join(UNKNOWN_POLICIES)}")
-        word = normalize(word)
+        check_choice("unknown", unknown, UNKNOWN_POLICIES)
+        return self._codes(normalize(word), unknown)
+
+    def _codes(self, word: str, unknown: str) -> list[int]:
         missing = sorted({c for c in word if c not in self.index})
         if missing and unknown == "error":
+            tip = hint(missing, self.chars)
+            if len(missing) < len(set(word)):  # something would be left to predict from
+                tip += ("; or " if tip else "") + "pass unknown='skip' to drop them"
             raise ValueError(
                 f"{word!r} has characters outside the vocabulary: {''.join(missing)!r}; "
-                f"the vocabulary holds {''.join(self.chars)!r} (pass unknown='skip' to drop them)"
+                f"the vocabulary holds {''.join(self.chars)!r}{f' ({tip})' if tip else ''}"
             )
         codes = [self.index[c] for c in word if c in self.index]
         if not codes:
@@ -116,7 +161,11 @@ class Vocab:
         """The one-hot column ``x_t`` of character ``c``: shape ``(len(vocab), 1)``."""
         if not isinstance(c, str) or len(c) != 1:
             raise ValueError(f"onehot takes one character, got {c!r}")
-        (i,) = self.encode(c)
+        folded = fold(c)  # not stripped: a space is a character of the surnames' vocabulary
+        if len(folded) != 1:  # "ß" -> "ss", "ﬁ" -> "fi", "İ" -> "i" + a dot above
+            raise ValueError(f"onehot takes one character, but {c!r} normalises to {folded!r} "
+                             f"({len(folded)} characters): use onehot_word")
+        (i,) = self._codes(folded, "error")
         x = torch.zeros(len(self), 1)
         x[i, 0] = 1.0
         return x
@@ -156,11 +205,6 @@ class Labels:
             raise ValueError(f"a classifier needs at least 2 classes, got {classes!r}")
         self.classes: list[str] = classes
         self.index: dict[str, int] = {c: i for i, c in enumerate(classes)}
-
-    @classmethod
-    def from_targets(cls, y: Iterable[str]) -> "Labels":
-        """The classes of ``y`` in order of first appearance."""
-        return cls(dict.fromkeys(y))
 
     def __len__(self) -> int:
         return len(self.classes)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rnnlib.cli import main
-from rnnlib.data import DataError, find_names_dir
+from rnnlib.download import DataError, find_names_dir
 from rnnlib.model import Classifier
 
 TINY = ["--per-language", "150", "--epochs", "1", "--hidden", "8", "--quiet"]
@@ -53,7 +53,7 @@ def test_train_saves_a_model_that_loads(trained):
     path, _ = trained
     clf = Classifier.load(path)
     assert clf.labels.classes == ["English", "French", "German"]
-    assert clf.rnn.nhidden == 8 and clf.rnn.nonlinearity == "relu"
+    assert clf.rnn.nhidden == 8 and clf.rnn.nonlinearity == "tanh"  # the default
     assert "ü" in clf.vocab
 
 
@@ -127,7 +127,7 @@ def one_error_line(err: str) -> str:
     (["train", "--data", "cats", "--out", "{tmp}/m.pt"], 2, "invalid choice"),
     (["train", "--data", "words"], 2, "--out"),
     (["train", "--data", "words", "--out", "{tmp}/no/such/folder/m.pt"], 2, "does not exist"),
-    (["train", "--data", "words", "--out", "{tmp}"], 2, "is a directory"),
+    (["train", "--data", "words", "--out", "{tmp}"], 2, "is a folder; give a file name"),
     ([], 2, "required"),
 ])
 def test_bad_input_gives_one_error_line(trained, tmp_path, capsys, args, status, message):
@@ -140,11 +140,12 @@ def test_bad_input_gives_one_error_line(trained, tmp_path, capsys, args, status,
     assert out == ""
 
 
-def test_a_word_outside_the_vocabulary_prints_no_prediction_at_all(trained, capsys):
+def test_one_bad_word_does_not_stop_the_others(trained, capsys):
     model, _ = trained
-    status, out, err = run_main(capsys, "predict", "--model", str(model), "cat", "c4t")
-    assert status == 1 and out == ""
-    assert "'c4t'" in one_error_line(err)
+    status, out, err = run_main(capsys, "predict", "--model", str(model), "cat", "c4t", "chat")
+    assert status == 1
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["cat", "chat"]
+    assert one_error_line(err).startswith("error: 'c4t' has characters outside the vocabulary: '4'")
 
 
 def test_unknown_skip_predicts_as_if_the_character_were_not_there(trained, capsys):
@@ -162,3 +163,77 @@ def test_errors_in_a_fresh_interpreter_have_no_traceback(tmp_path):
         result = run_module(*args)
         assert result.returncode == status
         one_error_line(result.stderr)
+
+
+# ------------------------------------------------ issue 14: findings 11, 15, 16
+@pytest.mark.parametrize("flag, value, message", [
+    ("--seed", str(10**23), "argument --seed: expected a whole number from 0 to 18446744073709551615"),
+    ("--seed", "-1", "argument --seed: expected a whole number from 0"),
+    ("--per-language", "1", "argument --per-language: expected a whole number of at least 2"),
+    ("--hidden", "0", "argument --hidden: expected a positive whole number"),
+    ("--lr", "nan", "argument --lr: expected a positive number"),
+])
+def test_a_bad_number_is_refused_before_any_work_naming_its_flag(tmp_path, capsys, monkeypatch, flag, value, message):
+    def no_work(*args, **kwargs):
+        raise AssertionError("no work before the command line is checked")
+
+    monkeypatch.setattr("rnnlib.cli.words", no_work)
+    monkeypatch.setattr("rnnlib.cli.fit", no_work)
+    status, out, err = run_main(capsys, "train", "--data", "words", flag, value, "--out", str(tmp_path / "m.pt"))
+    assert status == 2 and out == ""
+    line = one_error_line(err)
+    assert message in line and line.endswith("(see: python -m rnnlib train --help)")
+
+
+def test_a_data_set_with_nothing_to_validate_on_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("rnnlib.cli.words", lambda **kwargs: (["cat", "chat"], ["English", "French"]))
+    monkeypatch.setattr("rnnlib.cli.fit", lambda *a, **k: pytest.fail("trained"))
+    status, _, err = run_main(capsys, "train", "--data", "words", "--out", str(tmp_path / "m.pt"))
+    assert status == 2
+    assert "every language has a single record, so none is left to validate on" in one_error_line(err)
+
+
+def test_usage_says_python_m_rnnlib(capsys):
+    status, out, _ = run_main(capsys, "--help")
+    assert status == 0 and out.startswith("usage: python -m rnnlib ")
+    status, _, err = run_main(capsys, "predict")
+    assert "(see: python -m rnnlib predict --help)" in err
+
+
+def test_predict_every_word_it_can_and_report_each_it_cannot(trained, capsys):
+    model, _ = trained
+    words = ["cat", "hello-world", "chat", "   ", "123", " cat"]
+    status, out, err = run_main(capsys, "predict", "--model", str(model), *words)
+    assert status == 1
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["cat", "chat", " cat"]
+    assert out.splitlines()[0].split("\t")[1:] == out.splitlines()[2].split("\t")[1:]  # " cat" is "cat"
+    errors = err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
+    assert errors[0].startswith("error: 'hello-world' has characters outside the vocabulary: '-'; ")
+    assert errors[0].endswith("('-' separates words: give the parts one at a time; or use --unknown skip "
+                              "to drop them)")
+    assert errors[1] == "error: '   ': empty word: a word needs at least one character other than spaces"
+    assert errors[2].startswith("error: '123' has characters outside the vocabulary: '123'; ")
+    assert errors[2].endswith("('1', '2', '3' are digits: the model knows only letters)")
+
+
+def test_unknown_skip_fails_only_a_word_with_nothing_left(trained, capsys):
+    model, _ = trained
+    words = ["cat", "hello-world", "new york", "123", "chat"]
+    status, out, err = run_main(capsys, "predict", "--model", str(model), "--unknown", "skip", *words)
+    assert status == 1
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["cat", "hello-world", "new york", "chat"]
+    assert one_error_line(err).startswith("error: '123' has no character of the vocabulary")
+
+
+@pytest.mark.parametrize("word, hint", [
+    ("año", "'ñ' is not in the vocabulary but 'n' is: write 'n'"),
+    ("perú", "'ú' is not in the vocabulary but 'u' is: write 'u'"),
+    ("l'eau", "\"'\" separates words: give the parts one at a time"),
+    ("rock-n-roll", "'-' separates words"),
+])
+def test_common_refused_characters_come_with_a_hint(trained, capsys, word, hint):
+    model, _ = trained
+    status, out, err = run_main(capsys, "predict", "--model", str(model), word)
+    assert status == 1 and out == ""
+    assert hint in one_error_line(err)

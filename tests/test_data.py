@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnlib import data
-from rnnlib.data import DataError
+from rnnlib import data, download
+from rnnlib.download import DataError
 from rnnlib.vocab import normalize
 
 SHARED_NAMES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "names"
@@ -33,7 +33,7 @@ def test_words_are_deterministic_for_a_seed():
 
 
 def test_words_more_languages():
-    X, y = data.words(languages="en,fr,de,es", per_language=50)
+    X, y = data.words(languages=["en", "fr", "de", "es"], per_language=50)
     assert set(y) == {"English", "French", "German", "Spanish"}
 
 
@@ -86,7 +86,8 @@ def test_clean_surnames_compares_names_as_the_model_sees_them():
 
 @needs_names
 def test_surnames_from_shared_data():
-    X, y, report = data.surnames(data_dir=SHARED_NAMES.parent, download=False, return_report=True)
+    X, y = data.surnames(data_dir=SHARED_NAMES.parent, download=False)
+    _, report = data.clean_surnames(data.read_names_dir(SHARED_NAMES))
     assert report.raw == 20074 and report.junk == 23  # all in Russian.txt
     assert len(X) == len(y) == report.kept == 20074 - 23 - report.duplicates
     assert len(set(y)) == 18
@@ -108,7 +109,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
 def real_zip_files():
     if not SHARED_NAMES.is_dir():
         pytest.skip("no ../shared/data/names here")
-    files = {f"data/names/{f}": (SHARED_NAMES / f).read_bytes() for f in data.NAMES_SHA256}
+    files = {f"data/names/{f}": (SHARED_NAMES / f).read_bytes() for f in download.NAMES_SHA256}
     files["data/eng-fra.txt"] = b"other tutorial data\n"
     return files
 
@@ -117,16 +118,16 @@ def test_download_from_a_local_zip_verifies_and_extracts(tmp_path, real_zip_file
     archive = tmp_path / "data.zip"
     archive.write_bytes(_zip(real_zip_files))
     target = tmp_path / "cache"
-    data.download_names(target, url=archive.as_uri())
-    assert sorted(p.name for p in (target / "names").iterdir()) == sorted(data.NAMES_SHA256)
-    data.verify_names_dir(target / "names")
+    download.download_names(target, url=archive.as_uri())
+    assert sorted(p.name for p in (target / "names").iterdir()) == sorted(download.NAMES_SHA256)
+    download.verify_names_dir(target / "names")
     assert not [p for p in target.iterdir() if p.name != "names"]  # no leftovers
 
 
 def test_surnames_downloads_into_the_user_cache(tmp_path, monkeypatch, real_zip_files):
     archive = tmp_path / "data.zip"
     archive.write_bytes(_zip(real_zip_files))
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(download.DATA_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     X, y = data.surnames(url=archive.as_uri())
     assert (tmp_path / "xdg" / "rnnlib" / "names" / "Korean.txt").is_file()
@@ -138,26 +139,26 @@ def test_surnames_downloads_into_the_user_cache(tmp_path, monkeypatch, real_zip_
 def test_checksum_mismatch_is_refused(tmp_path, real_zip_files):
     real_zip_files["data/names/Greek.txt"] += b"Papadopoulos\n"
     with pytest.raises(DataError, match="checksum mismatch for Greek.txt"):
-        data.extract_names(_zip(real_zip_files), tmp_path)
+        download.extract_names(_zip(real_zip_files), tmp_path)
     assert not (tmp_path / "names").exists()
 
 
 def test_path_traversal_is_refused(tmp_path, real_zip_files):
     real_zip_files["../../evil.txt"] = b"owned"
     with pytest.raises(DataError, match="outside"):
-        data.extract_names(_zip(real_zip_files), tmp_path / "cache")
+        download.extract_names(_zip(real_zip_files), tmp_path / "cache")
     assert not (tmp_path / "evil.txt").exists()
 
 
 def test_incomplete_or_non_zip_download_is_refused(tmp_path):
     with pytest.raises(DataError, match="not a zip"):
-        data.extract_names(b"<html>404</html>", tmp_path)
+        download.extract_names(b"<html>404</html>", tmp_path)
     with pytest.raises(DataError, match="lacks 18 names files"):
-        data.extract_names(_zip({"data/names/Nowhere.txt": b"x"}), tmp_path)
+        download.extract_names(_zip({"data/names/Nowhere.txt": b"x"}), tmp_path)
 
 
 def test_no_network_and_no_copy_gives_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(download.DATA_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(DataError, match="could not download .* put the 18 files"):
         data.surnames(url="http://127.0.0.1:9/data.zip")  # port 9 (discard): refused
@@ -168,7 +169,7 @@ def test_no_network_and_no_copy_gives_one_clear_error(tmp_path, monkeypatch):
 def test_damaged_local_copy_is_refused(tmp_path):
     names = tmp_path / "names"
     names.mkdir()
-    for f in data.NAMES_SHA256:
+    for f in download.NAMES_SHA256:
         (names / f).write_text("Smith\n")
     with pytest.raises(DataError, match="damaged or not the tutorial's"):
         data.surnames(data_dir=tmp_path)
@@ -179,5 +180,140 @@ def test_pinned_sums_match_the_shared_list():
     if not sums.is_file():
         pytest.skip("no ../shared/data/names.sha256 here")
     listed = dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
-    assert listed == data.NAMES_SHA256
+    assert listed == download.NAMES_SHA256
     assert all(hashlib.sha256((SHARED_NAMES / f).read_bytes()).hexdigest() == h for f, h in listed.items())
+
+
+# ------------------------------------------------ issue 14: findings 9, 12, 14
+def test_words_takes_a_list_of_codes_not_a_string():
+    with pytest.raises(TypeError, match=r"languages must be a list of wordfreq codes such as \['en', 'fr'\], "
+                                        r"got the string 'en,fr'"):
+        data.words(languages="en,fr")
+
+
+@pytest.mark.parametrize("valid_fraction", [0.2, 0.5, 0.9, 0.99])
+def test_split_one_rule_every_class_keeps_a_record_to_train_on(valid_fraction):
+    X = [f"w{i}" for i in range(13)]
+    y = ["one"] + ["two"] * 2 + ["three"] * 3 + ["seven"] * 7
+    _, _, y_train, y_valid = data.split(X, y, valid_fraction=valid_fraction, seed=0)
+    n = Counter(y)
+    for label in n:
+        assert Counter(y_train)[label] >= 1  # every class is trained on
+        if n[label] >= 2:
+            assert Counter(y_valid)[label] >= 1  # and validated when it can be
+        expected = min(max(round(valid_fraction * n[label]), 1), n[label] - 1)
+        assert Counter(y_valid)[label] == expected
+    assert Counter(y_valid)["one"] == 0
+
+
+def test_surnames_has_one_return_shape():
+    import inspect
+    assert "return_report" not in inspect.signature(data.surnames).parameters
+
+
+def _names_folder(root: Path) -> Path:
+    names = root / "names"
+    names.mkdir(parents=True)
+    for f in download.NAMES_SHA256:
+        (names / f).write_bytes((SHARED_NAMES / f).read_bytes())
+    return names
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("must not download when RNNLIB_DATA is set")
+
+    monkeypatch.setattr(download, "download_names", refuse)
+
+
+@needs_names
+@pytest.mark.parametrize("damage, message", [
+    (lambda names: (names / "Greek.txt").unlink(), "{names}/Greek.txt is missing"),
+    (lambda names: [(names / f).unlink() for f in ("Greek.txt", "Irish.txt", "Czech.txt")],
+     r"{names}/Czech.txt is missing \(and 2 more of the 18 files\)"),
+    (lambda names: [p.unlink() for p in names.iterdir()] and names.rmdir() or names.write_text("x"),
+     "{names} is a file; it must be a folder"),
+    (lambda names: [p.unlink() for p in names.iterdir()] and names.rmdir(), "there is no folder {names}"),
+    (lambda names: (names / "Greek.txt").write_text("Smith\n"), "Greek.txt has sha256"),
+])
+def test_a_broken_rnnlib_data_names_the_folder_and_the_file(tmp_path, monkeypatch, no_download, damage, message):
+    names = _names_folder(tmp_path / "data")
+    damage(names)
+    monkeypatch.setenv(download.DATA_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(DataError, match=message.format(names=names)) as err:
+        data.surnames()
+    if "sha256" not in message:
+        assert str(err.value).startswith(f"{download.DATA_ENV}={tmp_path / 'data'}: ")
+
+
+def test_rnnlib_data_that_is_no_folder(tmp_path, monkeypatch, no_download):
+    monkeypatch.setenv(download.DATA_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=f"RNNLIB_DATA={tmp_path}/nowhere: no such folder"):
+        data.surnames()
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(download.DATA_ENV, str(tmp_path / "file"))
+    with pytest.raises(DataError, match="is not a folder"):
+        data.surnames()
+
+
+@needs_names
+def test_rnnlib_data_may_be_the_names_folder_itself(tmp_path, monkeypatch, no_download):
+    names = _names_folder(tmp_path)
+    monkeypatch.setenv(download.DATA_ENV, str(names))
+    assert download.find_names_dir() == names
+
+
+def _bomb_zip(size: int, declared: int | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data/names/English.txt", b"\0" * size)
+    payload = buffer.getvalue()
+    if declared is not None:  # lie about the size in the central directory and the local header
+        payload = payload.replace(size.to_bytes(4, "little"), declared.to_bytes(4, "little"))
+    return payload
+
+
+def test_a_zip_member_declaring_a_huge_size_is_refused_before_reading(tmp_path, monkeypatch):
+    payload = _bomb_zip(20 << 20)
+    assert len(payload) < 100_000
+    read = []
+    monkeypatch.setattr(download, "_read_member", lambda *a: read.append(a))
+    with pytest.raises(DataError, match=r"'data/names/English.txt': it declares 20,971,520 bytes, more than "
+                                        r"the 1,048,576 a names file may have"):
+        download.extract_names(payload, tmp_path)
+    assert read == []
+
+
+def test_a_zip_member_lying_about_its_size_is_refused_in_bounded_reads(tmp_path):
+    import tracemalloc
+
+    payload = _bomb_zip(20 << 20, declared=100)
+    tracemalloc.start()
+    with pytest.raises(DataError, match="English.txt"):
+        download.extract_names(payload, tmp_path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 << 20  # never the 20 MB it inflates to
+    assert not (tmp_path / "names").exists()
+
+
+def test_a_download_larger_than_the_cap_is_refused(tmp_path, monkeypatch):
+    big = tmp_path / "data.zip"
+    big.write_bytes(b"x" * 5000)
+    monkeypatch.setattr(download, "MAX_DOWNLOAD", 4096)
+    with pytest.raises(DataError, match="it is 5,000 bytes, more than the 4,096 expected"):
+        download.download_names(tmp_path / "cache", url=big.as_uri())
+
+
+@needs_names
+def test_a_failed_download_keeps_the_cached_copy(tmp_path, real_zip_files):
+    target = tmp_path / "cache"
+    download.extract_names(_zip(real_zip_files), target)
+    before = sorted(p.name for p in (target / "names").iterdir())
+    real_zip_files["data/names/Greek.txt"] += b"x\n"
+    with pytest.raises(DataError):
+        download.extract_names(_zip(real_zip_files), target)
+    assert sorted(p.name for p in (target / "names").iterdir()) == before
+    download.verify_names_dir(target / "names")

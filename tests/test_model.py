@@ -64,7 +64,7 @@ def test_same_seed_same_weights_and_relu():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(nvocab=0, nhidden=4, nclasses=3), "nvocab must be a positive integer"),
     (dict(nvocab=7, nhidden=-1, nclasses=3), "nhidden must be a positive integer"),
-    (dict(nvocab=7, nhidden=4, nclasses=1), "nclasses must be at least 2"),
+    (dict(nvocab=7, nhidden=4, nclasses=1), "nclasses must be an integer of at least 2"),
     (dict(nvocab=7, nhidden=4.5, nclasses=3), "nhidden must be a positive integer"),
     (dict(nvocab=7, nhidden=4, nclasses=3, nonlinearity="sigmoid"), "allowed: tanh, relu"),
 ])
@@ -144,3 +144,22 @@ def test_load_never_executes_code(tmp_path):
     with pytest.raises(ValueError, match="not a readable rnnlib model file"):
         Classifier.load(path)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_from_data_builds_vocabulary_and_sorted_classes():
+    clf = Classifier.from_data(["Katze", "chat", " cat"], ["German", "French", "English"], nhidden=4)
+    assert clf.vocab.chars == list("acehktz")
+    assert clf.labels.classes == ["English", "French", "German"]
+    assert clf.rnn.nonlinearity == "tanh"
+
+
+def test_shapes_are_those_of_the_parameters():
+    rnn = RNN(7, 4, 3)
+    assert RNN.shapes(7, 4, 3) == {k: tuple(v.shape) for k, v in rnn.state_dict().items()}
+
+
+def test_save_writes_in_place_no_temporary_left(tmp_path):
+    clf = Classifier(VOCAB, LABELS, nhidden=4)
+    clf.save(tmp_path / "m.pt")
+    clf.save(tmp_path / "m.pt")  # over an existing file
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]

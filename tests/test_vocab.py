@@ -97,8 +97,32 @@ def test_labels_encode_decode():
     labels = Labels(["English", "French", "German"])
     assert labels.encode(["German", "English"]).tolist() == [2, 0]
     assert labels.decode([1]) == ["French"]
-    assert Labels.from_targets(["fr", "en", "fr"]).classes == ["fr", "en"]
     with pytest.raises(ValueError, match="unknown labels \\['Dutch'\\]"):
         labels.encode(["Dutch"])
     with pytest.raises(ValueError, match="at least 2 classes"):
         Labels(["English"])
+
+
+def test_a_word_is_stripped_and_a_blank_one_refused():
+    assert normalize("  Katze\t") == "katze"
+    assert normalize("De la Cruz") == "de la cruz"  # inner spaces stay
+    for blank in ["", " ", "\t\n "]:
+        with pytest.raises(ValueError, match="empty word"):
+            normalize(blank)
+
+
+def test_hints_group_the_refused_characters_by_kind():
+    from rnnlib.vocab import hint
+
+    assert hint("ñ", "an") == "'ñ' is not in the vocabulary but 'n' is: write 'n'"
+    assert hint("-'", "ab") == "'-', \"'\" separate words: give the parts one at a time"
+    assert hint("7", "ab") == "'7' is a digit: the model knows only letters"
+    assert hint("ж", "ab") == ""  # a letter of another alphabet: nothing to suggest
+
+
+def test_no_skip_suggestion_when_nothing_would_be_left(vocab):
+    with pytest.raises(ValueError) as err:
+        vocab.encode("123")
+    assert "unknown='skip'" not in str(err.value)
+    with pytest.raises(ValueError, match="or pass unknown='skip' to drop them"):
+        vocab.encode("c4t")
