@@ -3,6 +3,8 @@
 One module per idea:
 
 * ``rnnlib.data``     - real words (wordfreq) and the surnames data set, a stratified split
+* ``rnnlib.download`` - finding, verifying and safely extracting the surnames files
+* ``rnnlib.checks``   - the one copy of each argument check (positive integers, seeds, choices)
 * ``rnnlib.vocab``    - character vocabulary, label encoding, one-hot vectors and batches
 * ``rnnlib.model``    - the RNN ``h = f(W@h + U@x_t + b)``, ``o = V@h``, and a classifier around it
 * ``rnnlib.train``    - per-record, minibatch and vectorized training; evaluation; device choice
