@@ -84,3 +84,23 @@ def test_unknown_nonlinearity_is_refused():
     W, U, b, V = matrices()
     with pytest.raises(ValueError, match="nonlinearity"):
         word_bptt("cat", VOCAB, W, U, b, V, 0, "sigmoid")
+
+
+def test_backward_player_steps_from_T_down_to_1_with_the_gradients():
+    from rnnlib.backprop_pictures import backward_player, plot_backward
+
+    W, U, b, V = matrices()
+    back = word_bptt("katze", VOCAB, W, U, b, V, 2)
+    player = backward_player("katze", VOCAB, W, U, b, V, 2)
+    labels = [frame.children[0].value for frame in player.stack.children]
+    assert len(labels) == 5 and labels[0].startswith("t = 5 · x_t = 'e'") and labels[-1].startswith("t = 1 ")
+    for label, step in zip(labels, back.steps):
+        dh = ", ".join(f"{v:.3f}" for v in step.dh.flatten().tolist())
+        assert f"dL/dh_t = [{dh}] · |dL/dh_t| = {step.norm:.3f} · U column '{step.char}'" in label
+    assert all(frame.children[1].value[:4] == b"\x89PNG" for frame in player.stack.children)
+    player.word_box.value = "chat"                       # a new word: its own frames
+    assert len(player.stack.children) == 4
+    player.word_box.value = "dog"                        # not in the vocabulary: a message, the frames stay
+    assert "d" in player.message.value and len(player.stack.children) == 4
+    fig = plot_backward("katze", VOCAB, W, U, b, V, 2)
+    assert fig.axes
