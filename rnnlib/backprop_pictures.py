@@ -63,9 +63,8 @@ def _draw(ax, back: Backward, word: str, vocab: Vocab, upto: int | None) -> None
         if current is not None and t == upto:
             ax.add_patch(Rectangle((x0 - 0.15, top_x - 0.9), 1.3, top_h + nh - top_x + 1.4, fill=False,
                                    edgecolor=HIGHLIGHT, linewidth=3))
-        for i, c in enumerate(vocab.chars):
-            if t == 1:
-                ax.text(x0 - 0.1, top_x + i + 0.5, c, ha="right", va="center", fontsize=9, family="monospace")
+    for i, c in enumerate(vocab.chars):  # the rows of x_t belong to characters
+        ax.text(margin + 0.9, top_x + i + 0.5, c, ha="right", va="center", fontsize=9, family="monospace")
     ax.text(margin + (T - 1) * pitch + 2.2, top_h + nh / 2, "← Vᵀ dL/do", ha="left", va="center",
             fontsize=10, color="0.3")
     dU = current.dU if current is not None else back.U
