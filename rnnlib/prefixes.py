@@ -103,8 +103,8 @@ class PredictionPainter:
                                      top=1 - 0.5 / height, bottom=(1.3 if C > 6 else 0.6) / height)
         ax_h, ax_bar, ax_p = (self.fig.add_subplot(grid[0, i]) for i in range(3))
 
-        # h_1 ... h_T as columns; the columns after t are masked (grey); the column of step t boxed
-        self.h_image = ax_h.imshow(np.ma.masked_all((nh, T)), cmap=self._cmap(H_CMAP), aspect="auto",
+        # h_1 ... h_T as columns; the columns after t are NaN (grey); the column of step t boxed
+        self.h_image = ax_h.imshow(np.full((nh, T), np.nan), cmap=self._cmap(H_CMAP), aspect="auto",
                                    norm=Normalize(-vmax, vmax), interpolation="nearest", animated=True)
         ax_h.set_xticks(range(T), list(self.word), fontsize=12, family="monospace")
         ax_h.set_ylabel(f"h  ({nh} numbers)")
@@ -146,16 +146,14 @@ class PredictionPainter:
     def _cmap(name: str):
         import matplotlib
 
-        cmap = matplotlib.colormaps[name].copy()
-        cmap.set_bad("0.9")   # the steps still to come
-        return cmap
+        return matplotlib.colormaps[name].with_extremes(bad="0.9")   # grey: the steps still to come
 
     def png(self, t: int) -> bytes:
         """Frame ``t`` (1 to T) as PNG bytes."""
         T = self.H.shape[1]
         if not 1 <= t <= T:
             raise ValueError(f"t must be between 1 and {T}, got {t}")
-        shown = np.ma.masked_all(self.H.shape)
+        shown = np.full(self.H.shape, np.nan)        # NaN: drawn grey
         shown[:, :t] = self.H[:, :t].numpy()
         self.h_image.set_data(shown)
         self.column_box.set_x(t - 1.5)
