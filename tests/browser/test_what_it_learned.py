@@ -37,7 +37,8 @@ NEW_WORD = "chat"
 
 def calls() -> list:
     source = nbformat.read(NOTEBOOKS_DIR / NOTEBOOK, as_version=4)
-    return [pytest.param(NOTEBOOK, call, id=f"cell{call.cell}") for call in widget_calls(source, PLAYERS)]
+    return [pytest.param(NOTEBOOK, call, id=f"{Path(NOTEBOOK).stem}-cell{call.cell}")
+            for call in widget_calls(source, PLAYERS)]
 
 
 def parse(text: str) -> tuple | None:
