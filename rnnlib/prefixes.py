@@ -94,14 +94,16 @@ class PredictionPainter:
         C = len(self.classes)
         vmax = 1.0 if clf.rnn.nonlinearity == "tanh" else max(float(self.H.abs().max()), 1e-6)
         class_width = 0.6 if C <= 6 else 0.3
-        height = max(4.2, 0.22 * C + 2.2, 0.26 * T + 2.2)
-        width = 1.9 + 0.3 * max(T, 4) + 1.3 + 3.2 + 1.4 + class_width * C
+        # inches: the h panel, its colour bar and the class names, the bars, the prefixes, the table
+        panels = [0.3 * max(T, 4) + 0.6, 1.6, 3.0, 0.35 + 0.085 * T, class_width * C]
+        left, right = 0.8, 0.2
+        width, height = left + sum(panels) + right, max(4.2, 0.22 * C + 2.2, 0.26 * T + 2.2)
         self.fig = Figure(figsize=(width, height), dpi=DPI)
         FigureCanvasAgg(self.fig)
-        grid = self.fig.add_gridspec(1, 3, width_ratios=[0.3 * max(T, 4) + 0.6, 3.2, class_width * C],
-                                     wspace=1.3 / 3, left=1.0 / width, right=1 - 0.2 / width,
-                                     top=1 - 0.5 / height, bottom=(1.3 if C > 6 else 0.6) / height)
-        ax_h, ax_bar, ax_p = (self.fig.add_subplot(grid[0, i]) for i in range(3))
+        grid = self.fig.add_gridspec(1, 5, width_ratios=panels, wspace=0, left=left / width,
+                                     right=1 - right / width, top=1 - 0.5 / height,
+                                     bottom=(1.3 if C > 6 else 0.6) / height)
+        ax_h, ax_bar, ax_p = (self.fig.add_subplot(grid[0, i]) for i in (0, 2, 4))
 
         # h_1 ... h_T as columns; the columns after t are NaN (grey); the column of step t boxed
         self.h_image = ax_h.imshow(np.full((nh, T), np.nan), cmap=self._cmap(H_CMAP), aspect="auto",
@@ -110,7 +112,7 @@ class PredictionPainter:
         ax_h.set_ylabel(f"h  ({nh} numbers)")
         ax_h.set_yticks([0, nh - 1], ["1", str(nh)])
         ax_h.set_title("$h_t$, one column per step", fontsize=11)
-        self.fig.colorbar(self.h_image, ax=ax_h, fraction=0.6 / (0.3 * max(T, 4) + 0.6), pad=0.04)
+        self.fig.colorbar(self.h_image, ax=ax_h, fraction=0.5 / panels[0], pad=0.1 / panels[0])
         self.column_box = ax_h.add_patch(Rectangle((-0.5, -0.5), 1, nh, fill=False, edgecolor="black",
                                                    linewidth=2.5, animated=True, clip_on=False))
 
