@@ -31,7 +31,7 @@ PLAYERS = {"prediction_player": prediction_player}
 LABEL = re.compile(r"t = (\d+) · prefix '([^']*)' · (.*)")
 SHARE = re.compile(r"(\S+) (\d\.\d\d)")
 TOLERANCE = 0.005 + 1e-4            # the label prints 2 decimals
-GREY = (225, 233)                   # the colour of the steps still to come, "0.9" (229 or 230)
+GREY = (222, 236)                   # the colour of the steps still to come, "0.9" (229), after 256-colour quantizing
 NEW_WORD = "chat"
 
 
@@ -73,7 +73,8 @@ class PredictionPlayerOnPage(PlayerOnPage):
 
 def grey_pixels(image: PIL.Image.Image) -> int:
     """How many pixels have the grey of the steps still to come."""
-    return sum(n for n, (r, g, b) in image.getcolors(maxcolors=1 << 20) if r == g == b and GREY[0] <= r <= GREY[1])
+    return sum(n for n, rgb in image.getcolors(maxcolors=1 << 20)
+               if max(rgb) - min(rgb) <= 3 and GREY[0] <= min(rgb) and max(rgb) <= GREY[1])
 
 
 def model_of(notebook, call) -> dict:
