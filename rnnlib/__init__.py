@@ -12,6 +12,9 @@ One module per idea:
 * ``rnnlib.cells``    - matrices drawn as coloured cells; the fast renderer of the player's frames
 * ``rnnlib.player``   - the ipywidgets ``Player``: Play, slider and word box over pre-rendered frames
 * ``rnnlib.pictures`` - the whole loop in one static picture; the frames of the integer loop
+* ``rnnlib.backprop`` - backpropagation through time written out; ``backprop_pictures`` draws it
+* ``rnnlib.embeddings`` - the vectors inside a trained model: columns of U, the last h of words
+* ``rnnlib.prefixes`` - the prediction after every character, and its player
 * ``rnnlib.plot``     - learning curves, confusion matrices, the word box
 * ``rnnlib.cli``      - ``python -m rnnlib train|predict``
 

@@ -124,7 +124,8 @@ def notebook(request, chromium, jupyterlab, artifacts):
     context.close()
 
 
-TEST_ORDER = ["test_saved_widgets_work_without_running", "test_notebook_runs_to_the_end_without_errors",
+TEST_ORDER = ["test_saved_widgets_work_without_running", "test_saved_prediction_players_move_without_a_kernel",
+              "test_notebook_runs_to_the_end_without_errors",
               "test_player_shows_the_recurrence_step_by_step",
               "test_word_box_shows_the_probabilities_of_the_typed_word"]
 
