@@ -49,47 +49,52 @@ def equal_length_batches(lengths: Sequence[int], batch_size: int, rng: random.Ra
 
 
 class Recurrence(torch.autograd.Function):
-    """``h_t = f(Z[t] + h_{t-1} @ W.T)`` from ``h_0 = 0``; returns the last ``h``.
+    """The logits ``h_T @ V.T`` of words of equal length, with backpropagation through time by hand.
 
-    ``Z`` is steps x batch x nhidden (the input terms ``U[:, c] + b``). The backward pass
-    is backpropagation through time written out: autograd sees one operation.
+    ``codes`` is steps x batch. Forward: ``Z[t] = U[:, codes[t]] + b`` for all steps at once,
+    then ``h_t = f(Z[t] + h_{t-1} @ W.T)`` from ``h_0 = 0``. Autograd records this one
+    operation; its backward pass is the chain rule written out, step by step in reverse.
     """
 
     @staticmethod
-    def forward(ctx, Z: torch.Tensor, W: torch.Tensor, relu: bool) -> torch.Tensor:
+    def forward(ctx, codes: torch.Tensor, U: torch.Tensor, b: torch.Tensor, W: torch.Tensor,
+                V: torch.Tensor, relu: bool) -> torch.Tensor:
         f_ = torch.relu_ if relu else torch.tanh_
-        H = torch.empty_like(Z)           # every step's h, kept for the backward pass
-        f_(H[0].copy_(Z[0]))              # h_1 = f(Z[0] + h_0 @ W.T) with h_0 = 0
-        WT = W.T
-        for t in range(1, Z.shape[0]):
-            torch.addmm(Z[t], H[t - 1], WT, out=H[t])
-            f_(H[t])
+        Z = F.embedding(codes, U.T)                  # column c of U, for every step of every word
+        Z += b.T
+        H = torch.empty_like(Z)                      # every step's h, kept for the backward pass
+        Zs, Hs, WT = Z.unbind(0), H.unbind(0), W.T
+        f_(Hs[0].copy_(Zs[0]))                       # h_1 = f(Z[0] + h_0 @ W.T) with h_0 = 0
+        for t in range(1, len(Hs)):
+            f_(torch.addmm(Zs[t], Hs[t - 1], WT, out=Hs[t]))
         ctx.relu = relu
-        ctx.save_for_backward(H, W)
-        return H[-1].clone()
+        ctx.save_for_backward(codes, U, H, W, V)
+        return Hs[-1] @ V.T
 
     @staticmethod
-    def backward(ctx, dh: torch.Tensor):
-        H, W = ctx.saved_tensors
-        slope = (H > 0).to(H.dtype) if ctx.relu else 1 - H * H   # f'(z), read from h = f(z)
+    def backward(ctx, dO: torch.Tensor):
+        codes, U, H, W, V = ctx.saved_tensors
+        slope = (H > 0).to(H.dtype) if ctx.relu else 1 - H * H    # f'(z), read from h = f(z)
         dZ = torch.empty_like(H)
-        for t in range(H.shape[0] - 1, 0, -1):
-            torch.mul(dh, slope[t], out=dZ[t])
-            dh = dZ[t] @ W                                       # back to h_{t-1}
-        torch.mul(dh, slope[0], out=dZ[0])
+        dZs, slopes = dZ.unbind(0), slope.unbind(0)
+        dh = dO @ V                                                # back from o = V @ h_T
+        for t in range(len(dZs) - 1, 0, -1):
+            dh = torch.mul(dh, slopes[t], out=dZs[t]) @ W          # back to h_{t-1}
+        torch.mul(dh, slopes[0], out=dZs[0])
         n = H.shape[2]
-        dW = dZ[1:].reshape(-1, n).T @ H[:-1].reshape(-1, n)     # sum over t of dz_t^T h_{t-1}
-        return dZ, dW, None
+        dZ2 = dZ.view(-1, n)
+        dW = dZ[1:].reshape(-1, n).T @ H[:-1].reshape(-1, n)       # sum over t of dz_t^T h_{t-1}
+        dUT = torch.zeros(U.shape[1], n, dtype=U.dtype, device=U.device).index_add_(0, codes.reshape(-1), dZ2)
+        return None, dUT.T, dZ2.sum(0).unsqueeze(1), dW, dO.T @ H[-1], None
 
 
-def last_hidden(rnn: RNN, codes: torch.Tensor) -> torch.Tensor:
-    """The last ``h`` of each word (batch x nhidden); ``codes`` is steps x batch, no padding."""
-    Z = F.embedding(codes, rnn.U.T) + rnn.b.T                    # column c of U, for every step at once
-    return Recurrence.apply(Z, rnn.W, rnn.nonlinearity == "relu")
+def logits(rnn: RNN, codes: torch.Tensor) -> torch.Tensor:
+    """``rnn``'s logits (batch x nclasses) for ``codes``: steps x batch, words of one length."""
+    return Recurrence.apply(codes, rnn.U, rnn.b, rnn.W, rnn.V, rnn.nonlinearity == "relu")
 
 
 class EqualLengthWords:
-    """The training words as integer codes, grouped by length once, for ``last_hidden``."""
+    """The training words as integer codes, grouped by length once, for ``logits``."""
 
     def __init__(self, codes: Sequence[Sequence[int]], device: torch.device | str = "cpu"):
         self.lengths = [len(c) for c in codes]
@@ -118,4 +123,4 @@ class EqualLengthWords:
 
     def logits(self, rnn: RNN, batch: Sequence[int]) -> torch.Tensor:
         """Logits of the words numbered ``batch`` (batch x nclasses), as ``rnn`` gives them."""
-        return last_hidden(rnn, self.codes(batch)) @ rnn.V.T
+        return logits(rnn, self.codes(batch))

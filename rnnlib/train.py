@@ -28,6 +28,13 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": t
 LR_SCHEDULES = ("constant", "linear")
 
 
+def make_optimizer(name: str, parameters: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """``OPTIMIZERS[name]``; Adam fused (one call updates all four matrices): the same steps, faster."""
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr, fused=True)
+    return OPTIMIZERS[name](parameters, lr=lr)
+
+
 class TrainingDiverged(FloatingPointError):
     """The loss became infinite or NaN."""
 
@@ -133,7 +140,7 @@ def fit(
     else:  # one word at a time, as in per-record SGD
         logits_of = lambda batch: torch.cat([clf.rnn(clf.encode([X_train[i]])) for i in batch])  # noqa: E731
     rng = random.Random(seed)
-    opt = OPTIMIZERS[optimizer](clf.rnn.parameters(), lr=lr)
+    opt = make_optimizer(optimizer, clf.rnn.parameters(), lr)
     history = History()
     nbatches = math.ceil(len(X_train) / batch_size)
     schedule = None
@@ -180,10 +187,11 @@ def train_epoch(rnn: torch.nn.Module, optimizer: torch.optim.Optimizer,
     """
     total_loss, correct = 0.0, 0
     for number, batch in enumerate(batches, 1):
-        logits = logits_of(batch)
-        loss = F.cross_entropy(logits, targets[batch], reduction=reduction)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss.item()}", number)
+        logits, target = logits_of(batch), targets[batch]
+        loss = F.cross_entropy(logits, target, reduction=reduction)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"loss became {value}", number)
         optimizer.zero_grad()
         loss.backward()                                   # the gradient of the batch's loss
         if clip is not None:
@@ -191,9 +199,9 @@ def train_epoch(rnn: torch.nn.Module, optimizer: torch.optim.Optimizer,
         optimizer.step()                                  # one update per batch
         if schedule is not None:
             schedule.step()
-        total_loss += loss.item() * (len(batch) if reduction == "mean" else 1)
-        correct += (logits.argmax(dim=1) == targets[batch]).sum().item()
-    return total_loss, correct
+        total_loss += value * (len(batch) if reduction == "mean" else 1)
+        correct += (logits.argmax(dim=1) == target).sum()
+    return total_loss, int(correct)
 
 
 def _check_data(X: Sequence[str], y: Sequence[str]) -> None:

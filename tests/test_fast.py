@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnlib.fast import EqualLengthWords, Recurrence, equal_length_batches, last_hidden
+from rnnlib.fast import EqualLengthWords, Recurrence, equal_length_batches, logits
 from rnnlib.model import RNN, Classifier
 from rnnlib.train import fit
 from rnnlib.vocab import Labels, Vocab
@@ -22,13 +22,14 @@ TRAIN = [("the", "English"), ("house", "English"), ("night", "English"), ("water
 @pytest.mark.parametrize("relu", [False, True])
 def test_hand_backward_passes_gradcheck(relu):
     gen = torch.Generator().manual_seed(0)
-    Z = torch.randn(5, 3, 4, generator=gen, dtype=torch.double, requires_grad=True)
-    W = torch.randn(4, 4, generator=gen, dtype=torch.double, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda Z, W: Recurrence.apply(Z, W, relu), (Z, W))
+    codes = torch.tensor([[0, 2, 1], [2, 2, 0], [1, 0, 0], [3, 1, 2], [0, 0, 0]])  # 5 steps, 3 words
+    U, b, W, V = (torch.randn(*shape, generator=gen, dtype=torch.double, requires_grad=True)
+                  for shape in [(4, 5), (4, 1), (4, 4), (2, 4)])
+    assert torch.autograd.gradcheck(lambda *M: Recurrence.apply(codes, *M, relu), (U, b, W, V))
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_last_hidden_and_gradients_equal_the_masked_loop(nonlinearity):
+def test_logits_and_gradients_equal_the_masked_loop(nonlinearity):
     rnn = RNN(len(VOCAB), 16, len(LABELS), nonlinearity=nonlinearity, seed=1)
     with torch.no_grad():
         rnn.b.uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(1))
@@ -36,12 +37,12 @@ def test_last_hidden_and_gradients_equal_the_masked_loop(nonlinearity):
     target = torch.tensor([2, 2, 0, 1])
     codes = torch.tensor([VOCAB.encode(w) for w in words]).T
     grads = []
-    for logits in (lambda: rnn(VOCAB.onehot_batch(words)), lambda: last_hidden(rnn, codes) @ rnn.V.T):
+    for logits_of in (lambda: rnn(VOCAB.onehot_batch(words)), lambda: logits(rnn, codes)):
         rnn.zero_grad()
-        F.cross_entropy(logits(), target).backward()
+        F.cross_entropy(logits_of(), target).backward()
         grads.append([p.grad.clone() for p in rnn.parameters()])
     with torch.no_grad():
-        torch.testing.assert_close(last_hidden(rnn, codes), rnn.hidden(VOCAB.onehot_batch(words)).T)
+        torch.testing.assert_close(logits(rnn, codes), rnn(VOCAB.onehot_batch(words)))
     for ours, theirs in zip(*grads):
         torch.testing.assert_close(ours, theirs)
 
