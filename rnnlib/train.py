@@ -30,7 +30,8 @@ LR_SCHEDULES = ("constant", "linear")
 
 def make_optimizer(name: str, parameters: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     """``OPTIMIZERS[name]``; Adam fused (one call updates all four matrices): the same steps, faster."""
-    if name == "adam":
+    parameters = list(parameters)
+    if name == "adam" and all(p.device.type in ("cpu", "cuda") for p in parameters):
         return torch.optim.Adam(parameters, lr=lr, fused=True)
     return OPTIMIZERS[name](parameters, lr=lr)
 

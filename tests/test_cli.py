@@ -53,7 +53,7 @@ def test_train_saves_a_model_that_loads(trained):
     path, _ = trained
     clf = Classifier.load(path)
     assert clf.labels.classes == ["English", "French", "German"]
-    assert clf.rnn.nhidden == 8 and clf.rnn.nonlinearity == "relu"
+    assert clf.rnn.nhidden == 8 and clf.rnn.nonlinearity == "tanh"
     assert "ü" in clf.vocab
 
 
