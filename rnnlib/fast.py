@@ -31,7 +31,7 @@ from .model import RNN
 
 
 def equal_length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of indices of words of one length each: shuffled within each length, then in order.
+    """Batches of indices of words of one length each: words shuffled within each length, batches shuffled.
 
     Every word is in exactly one batch; at most one batch per length is smaller than
     ``batch_size``. A new call with the same ``rng`` gives a new shuffle (one per epoch).
