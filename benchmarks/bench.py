@@ -1,34 +1,50 @@
-"""Training throughput of the course's three trainers and of torch.nn.RNN; notebook and frame times.
+"""Training throughput of the course's trainers against torch.nn.RNN; the limit; notebook and frame times.
 
     python benchmarks/bench.py                  # everything
-    python benchmarks/bench.py --skip-notebooks # training and frames only (under a minute)
+    python benchmarks/bench.py --skip-notebooks # training and frames only (about a minute)
 
 Prints ``name=value`` lines:
 
-* ``per_record_records_per_s``, ``minibatch_records_per_s``, ``vectorized_records_per_s``:
-  ``rnnlib.train.fit`` with ``batch_size=1``; ``batch_size=32, vectorized=False``; and
-  ``batch_size=32, vectorized=True``, on the same words with the same hidden size;
-* ``nn_rnn_records_per_s``: the same minibatch training written with ``torch.nn.RNN`` +
-  ``torch.nn.Linear`` (one-hot input, right padding with ``pack_padded_sequence``), same data,
-  batch size, hidden size, optimizer and clipping;
-* ``vectorized_vs_nn_rnn``: our vectorized throughput divided by nn.RNN's (target >= 0.7);
+* ``per_record_records_per_s``, ``minibatch_records_per_s``: ``rnnlib.train.fit`` with
+  ``batch_size=1``, and ``batch_size=32, vectorized=False``;
+* ``vectorized_padded_records_per_s``: ``fit(batch_size=32, equal_lengths=False)``, the
+  left-padded masked loop as notebook 10 first writes it;
+* ``vectorized_records_per_s``: ``fit``'s default, the fast trainer of ``rnnlib.fast``
+  (equal-length batches, columns of ``U``, backward through time by hand);
+* ``nn_rnn_<setup>_records_per_s`` for the ways a PyTorch user writes this model with
+  ``torch.nn.RNN`` + ``torch.nn.Linear``, shuffled batches of 32 each epoch:
+  ``onehot_packed`` (one-hot input, ``pack_padded_sequence``), ``embedding_packed``
+  (``nn.Embedding(nvocab, nhidden)`` then ``pack_padded_sequence``) and ``embedding_gather``
+  (``nn.Embedding``, right padding, each word's last ``h`` gathered from the output);
+  ``ours_vs_best_nn_rnn``: ours divided by the fastest of those, measured in the same run;
+* ``nn_rnn_embedding_equal_lengths_records_per_s``: for information, nn.RNN fed our
+  equal-length batches (no padding, no packing); ``ours_vs_nn_rnn_equal_lengths``;
+* ``ours_valid_accuracy``, ``nn_rnn_valid_accuracy`` (the best of the nn.RNN setups above,
+  each also printed) after the same epochs, same optimizer (``fit``'s fused Adam), lr, clipping;
+* ``limit_seconds_per_epoch``: the matrix products no trainer of this model can avoid
+  (``H @ W.T`` forward and ``dZ @ W`` backward at every step, ``dW``, and those of ``V``),
+  timed on their own for one epoch of our batches; ``ours_seconds_per_epoch`` and
+  ``ours_vs_limit``: how many times that our epoch takes;
 * ``notebooks_seconds``: every notebook executed, on copies in a temporary folder;
 * ``anim_ms_per_frame``: from ``benchmarks/bench_anim.py``.
 
-The machine may be busy with other work, so the two trainers that are compared run epoch after
-epoch in turn, and each keeps its fastest epoch. Everything runs on one CPU thread, like the
+The machine may be busy with other work, so the compared trainers run epoch after epoch in
+turn, each keeps its fastest epoch, and every training figure is timed in CPU seconds of this process
+(``time.process_time``), which other processes on the machine disturb far less than the wall
+clock. Everything runs on one CPU thread, like the
 notebooks: our matrices are too small for several threads to pay.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -36,66 +52,106 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlib.data import split, words
+from rnnlib.fast import EqualLengthWords
 from rnnlib.model import Classifier
-from rnnlib.train import fit
-from rnnlib.vocab import Vocab
+from rnnlib.train import evaluate, fit, make_optimizer, train_epoch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NHIDDEN, BATCH_SIZE, LR, CLIP = 64, 32, 0.005, 1.0
+NN_RNN_SETUPS = ("onehot_packed", "embedding_packed", "embedding_gather")
 
 
 def records_per_s(clf: Classifier, X: list[str], y: list[str], **settings) -> float:
-    """Throughput of one epoch of ``fit`` (evaluation excluded)."""
-    history = fit(clf, X, y, epochs=1, lr=LR, clip=CLIP, progress=False, **settings)
-    return history.records_per_second(len(X))
-
-
-def onehot_right_padded(vocab: Vocab, words: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(steps x batch x nvocab) one-hot input, words padded on the right, and their lengths."""
-    codes = [vocab.encode(w) for w in words]
-    lengths = torch.tensor([len(c) for c in codes])
-    X = torch.zeros(int(lengths.max()), len(words), len(vocab))
-    for b, c in enumerate(codes):
-        X[torch.arange(len(c)), b, torch.tensor(c)] = 1.0
-    return X, lengths
+    """Throughput of one epoch of ``fit`` (no evaluation), in CPU seconds of this process."""
+    start = time.process_time()
+    fit(clf, X, y, epochs=1, lr=LR, clip=CLIP, progress=False, **settings)
+    return len(X) / (time.process_time() - start)
 
 
 class TorchRNNClassifier(nn.Module):
-    """The course's model built from torch.nn parts: nn.RNN for the recurrence, nn.Linear for V."""
+    """The course's model from torch.nn parts: nn.RNN for the recurrence, nn.Linear for V.
 
-    def __init__(self, nvocab: int, nhidden: int, nclasses: int):
+    ``setup`` says how the characters go in (see the module's docstring). With
+    ``nn.Embedding`` the RNN's input is an ``nhidden`` vector, as PyTorch users write it.
+    """
+
+    def __init__(self, nvocab: int, nhidden: int, nclasses: int, setup: str):
         super().__init__()
-        self.rnn = nn.RNN(nvocab, nhidden, nonlinearity="tanh")
+        self.setup, self.nvocab = setup, nvocab
+        self.embedding = None if setup == "onehot_packed" else nn.Embedding(nvocab, nhidden)
+        self.rnn = nn.RNN(nvocab if self.embedding is None else nhidden, nhidden, nonlinearity="tanh")
         self.V = nn.Linear(nhidden, nclasses, bias=False)
 
-    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = nn.utils.rnn.pack_padded_sequence(X, lengths, enforce_sorted=False)
-        _, h_last = self.rnn(packed)  # (1, batch, nhidden): each word's h at its own last step
+    def forward(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        lengths = torch.tensor([len(c) for c in codes])
+        padded = nn.utils.rnn.pad_sequence(codes)                  # steps x batch, right padding
+        if self.embedding is None:
+            inputs = F.one_hot(padded, self.nvocab).float()
+        else:
+            inputs = self.embedding(padded)
+        if self.setup == "embedding_gather":
+            out, _ = self.rnn(inputs)                              # every step's h of every word
+            return self.V(out[lengths - 1, torch.arange(len(codes))])
+        if self.setup == "equal_lengths":                          # no padding at all
+            return self.V(self.rnn(inputs)[1][0])
+        packed = nn.utils.rnn.pack_padded_sequence(inputs, lengths, enforce_sorted=False)
+        _, h_last = self.rnn(packed)          # (1, batch, nhidden): each word's h at its own last step
         return self.V(h_last[0])
 
 
-def nn_rnn_epoch(model: TorchRNNClassifier, optimizer: torch.optim.Optimizer, vocab: Vocab,
-                 X: list[str], targets: torch.Tensor, rng: random.Random) -> float:
-    """One epoch of minibatch training, as ``fit`` does it; returns records per second."""
-    order = list(range(len(X)))
+class Trainer:
+    """Epoch after epoch of one trainer, so that several can take turns on a busy machine."""
+
+    def __init__(self, model: nn.Module, logits_of: Callable, targets: torch.Tensor,
+                 batches: Callable[[random.Random], list[list[int]]]):
+        self.model, self.logits_of, self.targets, self.batches = model, logits_of, targets, batches
+        self.optimizer = make_optimizer("adam", model.parameters(), LR)  # what fit uses, for all
+        self.rng = random.Random(0)
+        self.seconds: list[float] = []
+
+    def epoch(self) -> None:
+        batches = self.batches(self.rng)
+        start = time.process_time()
+        train_epoch(self.model, self.optimizer, self.logits_of, self.targets, batches, clip=CLIP)
+        self.seconds.append(time.process_time() - start)
+
+
+def shuffled_batches(n: int, rng: random.Random) -> list[list[int]]:
+    order = list(range(n))
     rng.shuffle(order)
-    start = time.perf_counter()
-    for first in range(0, len(order), BATCH_SIZE):
-        idx = order[first:first + BATCH_SIZE]
-        inputs, lengths = onehot_right_padded(vocab, [X[i] for i in idx])
-        loss = F.cross_entropy(model(inputs, lengths), targets[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        optimizer.step()
-        loss.item()  # fit reads the loss every batch too
-    return len(X) / (time.perf_counter() - start)
+    return [order[start:start + BATCH_SIZE] for start in range(0, n, BATCH_SIZE)]
+
+
+@torch.no_grad()
+def nn_rnn_accuracy(model: TorchRNNClassifier, codes: list[torch.Tensor], targets: torch.Tensor) -> float:
+    model.eval()
+    correct = sum((model(codes[s:s + 512]).argmax(dim=1) == targets[s:s + 512]).sum().item()
+                  for s in range(0, len(codes), 512))
+    return correct / len(codes)
+
+
+def limit_seconds(fast_words: EqualLengthWords, nclasses: int) -> float:
+    """One epoch of the unavoidable matrix products alone, on random matrices of our batches' shapes."""
+    n = NHIDDEN
+    W, V = torch.randn(n, n), torch.randn(nclasses, n)
+    start = time.process_time()
+    for batch in fast_words.batches(BATCH_SIZE, random.Random(0)):
+        steps, B = fast_words.lengths[batch[0]], len(batch)
+        H = torch.randn(steps, B, n)
+        for t in range(1, steps):
+            H[t - 1] @ W.T                                         # forward: h_{t-1} @ W.T
+            H[t] @ W                                               # backward: dz_t @ W
+        H[1:].reshape(-1, n).T @ H[:-1].reshape(-1, n)             # dW, all steps at once
+        dO = H[-1] @ V.T                                           # o = V @ h
+        dO.T @ H[-1]                                               # dV
+        dO @ V                                                     # dh_T
+    return time.process_time() - start
 
 
 def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     X, y = words(per_language=per_language)
-    X_train, _, y_train, _ = split(X, y, valid_fraction=0.2, seed=0)
+    X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=0.2, seed=0)
     clf = Classifier.from_data(X, y, nhidden=NHIDDEN)
     results = {}
     # The per-record trainers are slow: a tenth of the words gives a steady figure.
@@ -104,18 +160,52 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
         clf, X_train[:few], y_train[:few], batch_size=1, vectorized=False)
     results["minibatch_records_per_s"] = records_per_s(
         clf, X_train[:few], y_train[:few], batch_size=BATCH_SIZE, vectorized=False)
+    results["vectorized_padded_records_per_s"] = records_per_s(
+        Classifier.from_data(X, y, nhidden=NHIDDEN), X_train, y_train, batch_size=BATCH_SIZE,
+        equal_lengths=False)
 
-    torch_model = TorchRNNClassifier(len(clf.vocab), NHIDDEN, len(clf.labels))
-    optimizer = torch.optim.Adam(torch_model.parameters(), lr=LR)
     targets = clf.labels.encode(y_train)
-    rng = random.Random(0)
-    ours, theirs = [], []
+    codes = [clf.vocab.encode(w) for w in X_train]
+    fast_words = EqualLengthWords(codes)
+    ours = Classifier.from_data(X, y, nhidden=NHIDDEN)
+    trainers = {name: Trainer(clf_.rnn, partial(fast_words.logits, clf_.rnn), targets,
+                              partial(fast_words.batches, BATCH_SIZE))
+                for name, clf_ in [("ours", ours)]}
+    word_tensors = [torch.tensor(c) for c in codes]
+    torch.manual_seed(0)
+    for setup in NN_RNN_SETUPS + ("equal_lengths",):
+        model = TorchRNNClassifier(len(clf.vocab), NHIDDEN, len(clf.labels), setup)
+        trainers[setup] = Trainer(
+            model, lambda batch, model=model: model([word_tensors[i] for i in batch]), targets,
+            partial(fast_words.batches, BATCH_SIZE) if setup == "equal_lengths"
+            else partial(shuffled_batches, len(X_train)))
     for _ in range(rounds):
-        ours.append(records_per_s(clf, X_train, y_train, batch_size=BATCH_SIZE, vectorized=True))
-        theirs.append(nn_rnn_epoch(torch_model, optimizer, clf.vocab, X_train, targets, rng))
-    results["vectorized_records_per_s"] = max(ours)
-    results["nn_rnn_records_per_s"] = max(theirs)
-    results["vectorized_vs_nn_rnn"] = max(ours) / max(theirs)
+        for trainer in trainers.values():
+            trainer.epoch()
+
+    def speed(name: str) -> float:
+        return len(X_train) / min(trainers[name].seconds)
+
+    results["vectorized_records_per_s"] = speed("ours")
+    valid_codes = [torch.tensor(clf.vocab.encode(w)) for w in X_valid]
+    valid_targets = clf.labels.encode(y_valid)
+    accuracy = {}
+    for setup in NN_RNN_SETUPS:
+        results[f"nn_rnn_{setup}_records_per_s"] = speed(setup)
+        accuracy[setup] = nn_rnn_accuracy(trainers[setup].model, valid_codes, valid_targets)
+        results[f"nn_rnn_{setup}_valid_accuracy"] = accuracy[setup]
+    best = max(NN_RNN_SETUPS, key=speed)
+    results["best_nn_rnn"] = best
+    results["ours_vs_best_nn_rnn"] = speed("ours") / speed(best)
+    results["nn_rnn_embedding_equal_lengths_records_per_s"] = speed("equal_lengths")
+    results["ours_vs_nn_rnn_equal_lengths"] = speed("ours") / speed("equal_lengths")
+    results["epochs"] = rounds
+    results["ours_valid_accuracy"] = evaluate(ours, X_valid, y_valid)[1]
+    results["nn_rnn_valid_accuracy"] = max(accuracy.values())
+    limit = min(limit_seconds(fast_words, len(clf.labels)) for _ in range(3))
+    results["limit_seconds_per_epoch"] = limit
+    results["ours_seconds_per_epoch"] = min(trainers["ours"].seconds)
+    results["ours_vs_limit"] = min(trainers["ours"].seconds) / limit
     return results
 
 
@@ -131,7 +221,11 @@ def notebooks_seconds() -> float:
         for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
             copy = Path(tmp) / path.name
             shutil.copyfile(path, copy)
-            seconds = execute(copy)
+            try:
+                seconds = execute(copy)
+            except Exception as err:  # a failing cell: say which, and time the others
+                print(f"{path.stem}_error={type(err).__name__}: {str(err).splitlines()[-1][:200]}", flush=True)
+                continue
             print(f"{path.stem}_seconds={seconds:.1f}", flush=True)
             total += seconds
     return total
@@ -152,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-language", type=int, default=4000,
                         help="words per language for the training benchmarks (default 4000)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="epochs each of the two compared trainers runs, in turn (default 3)")
+                        help="epochs each of the compared trainers runs, in turn (default 3)")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
     args = parser.parse_args(argv)
 
@@ -161,7 +255,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"nhidden={NHIDDEN}")
     print(f"batch_size={BATCH_SIZE}")
     for name, value in training_benchmarks(args.per_language, args.rounds).items():
-        print(f"{name}={value:.0f}" if name.endswith("_per_s") else f"{name}={value:.2f}", flush=True)
+        if isinstance(value, str) or name == "epochs":
+            print(f"{name}={value}")
+        elif name.endswith("_per_s"):
+            print(f"{name}={value:.0f}")
+        else:
+            print(f"{name}={value:.3f}" if "accuracy" in name or "seconds" in name else f"{name}={value:.2f}")
     frame = anim_ms_per_frame()
     if frame is not None:
         print(f"anim_ms_per_frame={frame:.1f}", flush=True)
