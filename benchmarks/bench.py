@@ -21,6 +21,8 @@ Prints ``name=value`` lines:
   equal-length batches (no padding, no packing); ``ours_vs_nn_rnn_equal_lengths``;
 * ``ours_valid_accuracy``, ``nn_rnn_valid_accuracy`` (the best of the nn.RNN setups above,
   each also printed) after the same epochs, same optimizer (``fit``'s fused Adam), lr, clipping;
+* ``ours_wide_u_valid_accuracy``: ours again, with ``U`` drawn from +-1 instead of
+  +-1/sqrt(nhidden) (for information: the nn.Embedding setups start with such large inputs);
 * ``limit_seconds_per_epoch``: the matrix products no trainer of this model can avoid
   (``H @ W.T`` forward and ``dZ @ W`` backward at every step, ``dW``, and those of ``V``),
   timed on their own for one epoch of our batches; ``ours_seconds_per_epoch`` and
@@ -168,9 +170,12 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     codes = [clf.vocab.encode(w) for w in X_train]
     fast_words = EqualLengthWords(codes)
     ours = Classifier.from_data(X, y, nhidden=NHIDDEN)
+    wide = Classifier.from_data(X, y, nhidden=NHIDDEN)
+    with torch.no_grad():  # U drawn from +-1 (as nn.Embedding's scale) rather than +-1/sqrt(nhidden)
+        wide.rnn.U.mul_(NHIDDEN ** 0.5)
     trainers = {name: Trainer(clf_.rnn, partial(fast_words.logits, clf_.rnn), targets,
                               partial(fast_words.batches, BATCH_SIZE))
-                for name, clf_ in [("ours", ours)]}
+                for name, clf_ in [("ours", ours), ("ours_wide_u", wide)]}
     word_tensors = [torch.tensor(c) for c in codes]
     torch.manual_seed(0)
     for setup in NN_RNN_SETUPS + ("equal_lengths",):
@@ -202,6 +207,7 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     results["epochs"] = rounds
     results["ours_valid_accuracy"] = evaluate(ours, X_valid, y_valid)[1]
     results["nn_rnn_valid_accuracy"] = max(accuracy.values())
+    results["ours_wide_u_valid_accuracy"] = evaluate(wide, X_valid, y_valid)[1]
     limit = min(limit_seconds(fast_words, len(clf.labels)) for _ in range(3))
     results["limit_seconds_per_epoch"] = limit
     results["ours_seconds_per_epoch"] = min(trainers["ours"].seconds)

@@ -41,10 +41,8 @@ class RNN(nn.Module):
     """``h_t = f(W @ h_{t-1} + U @ x_t + b)``, ``o = V @ h_T``.
 
     Parameters: ``W`` (nhidden x nhidden), ``U`` (nhidden x nvocab),
-    ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden). ``W`` and ``V``
-    are drawn uniformly from +-1/sqrt(nhidden), as ``torch.nn.RNN`` draws its weights;
-    ``U`` from +-1: its columns are the characters' vectors, which start on the scale of
-    ``nn.Embedding``'s rather than sqrt(nhidden) times smaller (tanh learns much faster so).
+    ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden), drawn
+    uniformly from +-1/sqrt(nhidden) like ``torch.nn.RNN`` does.
     """
 
     def __init__(self, nvocab: int, nhidden: int, nclasses: int,
@@ -61,11 +59,11 @@ class RNN(nn.Module):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         bound = 1 / math.sqrt(nhidden)
 
-        def uniform(*shape, bound=bound):
+        def uniform(*shape):
             return nn.Parameter((torch.rand(*shape, generator=gen) * 2 - 1) * bound)
 
         self.W = uniform(nhidden, nhidden)
-        self.U = uniform(nhidden, nvocab, bound=1.0)
+        self.U = uniform(nhidden, nvocab)
         self.b = nn.Parameter(torch.zeros(nhidden, 1))
         self.V = uniform(nclasses, nhidden)
 
