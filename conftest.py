@@ -1,6 +1,10 @@
 """Test settings shared by every test, the notebooks' (nbval) included."""
+from __future__ import annotations
+
 import os
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -9,3 +13,28 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # kernels inherit this variable, so they read it from there too.
 if SHARED_DATA.is_dir():
     os.environ.setdefault("RNNLIB_DATA", str(SHARED_DATA))
+
+
+def _xdist_group(item) -> str | None:
+    """Which tests must share one pytest-xdist worker (``--dist loadgroup``), by what they share.
+
+    The cells of one notebook (nbval) share its kernel; the browser tests of
+    one notebook share its JupyterLab page and kernel. Each notebook is its
+    own group, so the two workers take whole notebooks side by side.
+    """
+    path = Path(str(item.fspath))
+    if path.suffix == ".ipynb":
+        return f"nbval-{path.stem}"
+    callspec = getattr(item, "callspec", None)
+    notebook = callspec.params.get("notebook") if callspec else None
+    if isinstance(notebook, str):
+        return f"lab-{Path(notebook).stem}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = _xdist_group(item)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -35,6 +35,8 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
 # The tests clear and rerun notebooks; autosave would write that into the served copy.
 USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}
+# nbformat's NotebookNotary: the signatures of trusted notebooks, and the key that signs them
+TRUST_FILES = ["nbsignatures.db", "notebook_secret"]
 SERVER_START_TIMEOUT_S = 90
 PAGE_READY_TIMEOUT_MS = 120_000
 
@@ -47,19 +49,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def trust(notebooks: list[Path], data_dir: Path) -> None:
-    """Mark ``notebooks`` trusted in the trust database under ``data_dir`` (``jupyter trust``).
+def readers_trust_database(data_dir: Path) -> None:
+    """Copy the reader's own trust database (what ``jupyter trust`` wrote) into the server's ``data_dir``.
 
     JupyterLab draws the saved outputs of a trusted notebook as they were,
     widgets included; an untrusted one shows each widget's text repr until run.
+    The tests trust nothing themselves: the README's setup command does
+    (``jupyter trust notebooks/*.ipynb``), and a notebook is trusted by its
+    signature, wherever its copy lies. Without that step the tests fail.
     """
-    import nbformat
-    from nbformat.sign import NotebookNotary
+    from jupyter_core.paths import jupyter_data_dir
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    notary = NotebookNotary(data_dir=str(data_dir))
-    for path in notebooks:
-        notary.sign(nbformat.read(path, as_version=4))
+    readers = Path(jupyter_data_dir())
+    for name in TRUST_FILES:
+        if (readers / name).is_file():
+            shutil.copy2(readers / name, data_dir / name)
 
 
 @dataclass
@@ -77,7 +82,7 @@ class JupyterLab:
         """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers.
 
         Everything the server reads or writes lives under ``workdir``: its
-        config, settings, workspaces and the trust database, none of the user's.
+        config, settings and workspaces; the trust database is a copy of the user's.
         """
         root_dir = workdir / "notebooks"
         shutil.copytree(notebooks_dir, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -91,7 +96,7 @@ class JupyterLab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(settings))
         data_dir = workdir / "jupyter-data"
-        trust(sorted(root_dir.glob("*.ipynb")), data_dir)
+        readers_trust_database(data_dir)
         env = dict(os.environ,
                    JUPYTER_CONFIG_DIR=str(config_dir),
                    JUPYTER_DATA_DIR=str(data_dir),
