@@ -38,3 +38,15 @@ def pytest_collection_modifyitems(config, items):
         group = _xdist_group(item)
         if group and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--binder-image", action="store_true",
+                     help="also run tests/binder_image: build the Binder environment in a fresh venv (minutes)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/binder_image is a separate step of .ci/run (pytest --binder-image tests/binder_image), not in pytest."""
+    if collection_path.name == "binder_image" and not config.getoption("--binder-image"):
+        return True
+    return None

@@ -49,7 +49,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def readers_trust_database(data_dir: Path) -> None:
+def readers_trust_database(data_dir: Path, readers: Path | None = None) -> None:
     """Copy the reader's own trust database (what ``jupyter trust`` wrote) into the server's ``data_dir``.
 
     JupyterLab draws the saved outputs of a trusted notebook as they were,
@@ -61,7 +61,7 @@ def readers_trust_database(data_dir: Path) -> None:
     from jupyter_core.paths import jupyter_data_dir
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    readers = Path(jupyter_data_dir())
+    readers = Path(jupyter_data_dir()) if readers is None else readers
     for name in TRUST_FILES:
         if (readers / name).is_file():
             shutil.copy2(readers / name, data_dir / name)
@@ -78,8 +78,13 @@ class JupyterLab:
     log_path: Path
 
     @classmethod
-    def start(cls, notebooks_dir: Path, workdir: Path) -> "JupyterLab":
+    def start(cls, notebooks_dir: Path, workdir: Path, python: str = sys.executable,
+              readers_data_dir: Path | None = None, env: dict[str, str] | None = None) -> "JupyterLab":
         """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers.
+
+        ``python`` runs ``jupyter lab`` (another environment's, for the Binder test),
+        ``readers_data_dir`` holds the reader's trust database (default: this user's
+        Jupyter data folder), ``env`` replaces the environment (default: this one's).
 
         Everything the server reads or writes lives under ``workdir``: its
         config, settings and workspaces; the trust database is a copy of the user's.
@@ -96,15 +101,15 @@ class JupyterLab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(settings))
         data_dir = workdir / "jupyter-data"
-        readers_trust_database(data_dir)
-        env = dict(os.environ,
+        readers_trust_database(data_dir, readers_data_dir)
+        env = dict(os.environ if env is None else env,
                    JUPYTER_CONFIG_DIR=str(config_dir),
                    JUPYTER_DATA_DIR=str(data_dir),
                    JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
                    IPYTHONDIR=str(workdir / "ipython"))
         token, port = secrets.token_hex(16), free_port()
         log_path = workdir / "jupyterlab.log"
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        command = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--allow-root",
                    "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root_dir}",
                    f"--LabApp.user_settings_dir={settings_dir}",
