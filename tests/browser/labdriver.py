@@ -222,10 +222,12 @@ class NotebookPage:
 
     def cell(self, index: int):
         """The Locator of cell ``index`` (markdown cells count too), scrolled into view."""
+        # JupyterLab 4.4 draws only the cells in view (windowingMode "full", its default): bring it into view first
         self.page.evaluate(
-            """index => {
-                const node = window.jupyterapp.shell.currentWidget.content.widgets[index].node;
-                node.setAttribute('data-test-cell', String(index));
+            """async index => {
+                const notebook = window.jupyterapp.shell.currentWidget.content;
+                if (notebook.scrollToItem) { await notebook.scrollToItem(index, 'start'); }
+                notebook.widgets[index].node.setAttribute('data-test-cell', String(index));
             }""", index)
         locator = self.page.locator(f'[data-test-cell="{index}"]')
         locator.scroll_into_view_if_needed()
