@@ -17,6 +17,7 @@ Prints ``pages=``, ``site_bytes=`` and ``build_seconds=`` at the end.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import html
 import json
 import re
@@ -70,13 +71,16 @@ def npm_ci() -> None:
     """Install the pinned scripts and fonts (site/package-lock.json) unless that exact lock is installed."""
     installed = NODE_MODULES / ".package-lock.json"
     lock = SITE_SRC / "package-lock.json"
-    if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime and HTML_MANAGER.is_dir():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        sys.exit("site/build.py needs npm (Node.js) to fetch the pinned widget manager: apt-get install npm")
-    subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                   cwd=SITE_SRC, check=True)
+    # one npm ci at a time (the tests build the site in two processes at once)
+    with open(SITE_SRC / ".npm-ci.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime and HTML_MANAGER.is_dir():
+            return
+        npm = shutil.which("npm")
+        if npm is None:
+            sys.exit("site/build.py needs npm (Node.js) to fetch the pinned widget manager: apt-get install npm")
+        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                       cwd=SITE_SRC, check=True)
 
 
 def copy_assets(out: Path) -> None:
