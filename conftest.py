@@ -40,6 +40,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "binder_image: builds the Binder environment in a fresh venv (pytest --binder-image)")
+
+
 def pytest_addoption(parser):
     parser.addoption("--binder-image", action="store_true",
                      help="also run tests/binder_image: build the Binder environment in a fresh venv (minutes)")
