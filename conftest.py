@@ -32,12 +32,11 @@ def _xdist_group(item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = _xdist_group(item)
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item):
+    """Mark each test with its group as it is collected: before xdist reads the marks (in collection_modifyitems)."""
+    group = _xdist_group(item)
+    if group and not item.get_closest_marker("xdist_group"):
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_configure(config):
@@ -54,3 +53,21 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "binder_image" and not config.getoption("--binder-image"):
         return True
     return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``, with the cells of one notebook (nbval) kept together.
+
+    nbval's cells keep their own node ids, without xdist's ``@group`` suffix,
+    so here the scope of a cell is its notebook file.
+    """
+    from xdist.scheduler import LoadGroupScheduling
+
+    class CourseScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if "@" not in nodeid and "::Cell " in nodeid:
+                return nodeid.split("::Cell ")[0]
+            return super()._split_scope(nodeid)
+
+    return CourseScheduling(config, log)
