@@ -39,11 +39,35 @@ def test_readme_lists_every_notebook_and_its_links_exist():
     assert badge and (ROOT / badge.group(1)).is_file()
 
 
-def test_readme_gives_the_two_commands():
+SETUP = ("python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && "
+         "jupyter trust notebooks/*.ipynb && jupyter lab notebooks/01_words_as_numbers.ipynb")
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_them():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
-    assert blocks[0].strip() == ("python3 -m venv .venv && . .venv/bin/activate && "
-                                 "pip install -r requirements.txt && jupyter lab notebooks/01_words_as_numbers.ipynb")
+    assert blocks[0].strip() == SETUP
     assert blocks[1].strip() == "pytest"
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "pip install -q -r requirements.txt" in ci and ci.rstrip().endswith("pytest")
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    # the setup command's steps, in order, but jupyter lab (it waits for a reader)
+    steps = ["python3 -m venv .venv", ". .venv/bin/activate", "pip install -q -r requirements.txt",
+             "jupyter trust notebooks/*.ipynb", "pytest"]
+    positions = [ci.index(step) for step in steps]
+    assert positions == sorted(positions), positions
+
+
+def test_readme_gives_the_cpu_only_install_of_the_pinned_torch():
+    readme = (ROOT / "README.md").read_text()
+    torch = pins(ROOT / "requirements.txt")["torch"]
+    cpu = [b for b in re.findall(r"```bash\n(.*?)```", readme, flags=re.S) if "whl/cpu" in b]
+    assert cpu and cpu[0].strip() == SETUP.replace(
+        "pip install -r", f"pip install torch=={torch} --index-url https://download.pytorch.org/whl/cpu && pip install -r")
+
+
+def test_binder_trusts_the_notebooks_like_the_setup_command():
+    assert "jupyter trust notebooks/*.ipynb" in (ROOT / "binder" / "postBuild").read_text().splitlines()
+
+
+def test_site_and_node_modules_are_not_committed():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "_site/" in ignored and "node_modules/" in ignored

@@ -61,17 +61,21 @@ def jupyterlab(chromium, tmp_path_factory):
     server.stop()
 
 
+def pytest_sessionstart(session):
+    """Empty test-artifacts/browser/ of the last session's screenshots, once (not in each xdist worker)."""
+    if not hasattr(session.config, "workerinput") and ARTIFACTS.is_dir():
+        shutil.rmtree(ARTIFACTS)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """test-artifacts/browser/, emptied of the last session's screenshots."""
-    if ARTIFACTS.is_dir():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    """test-artifacts/browser/, where the tests save screenshots."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
 class NotebookInLab:
-    """A notebook open in JupyterLab: first as saved (trusted, not run), then after Run All Cells.
+    """A notebook open in JupyterLab: first as saved (trusted by the README's setup, not run), then after Run All Cells.
 
     ``run()`` runs it once, on the first test that needs its kernel; the
     tests of the saved outputs come first and look before that.

@@ -35,6 +35,8 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
 # The tests clear and rerun notebooks; autosave would write that into the served copy.
 USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}
+# nbformat's NotebookNotary: the signatures of trusted notebooks, and the key that signs them
+TRUST_FILES = ["nbsignatures.db", "notebook_secret"]
 SERVER_START_TIMEOUT_S = 90
 PAGE_READY_TIMEOUT_MS = 120_000
 
@@ -47,19 +49,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def trust(notebooks: list[Path], data_dir: Path) -> None:
-    """Mark ``notebooks`` trusted in the trust database under ``data_dir`` (``jupyter trust``).
+def readers_trust_database(data_dir: Path, readers: Path | None = None) -> None:
+    """Copy the reader's own trust database (what ``jupyter trust`` wrote) into the server's ``data_dir``.
 
     JupyterLab draws the saved outputs of a trusted notebook as they were,
     widgets included; an untrusted one shows each widget's text repr until run.
+    The tests trust nothing themselves: the README's setup command does
+    (``jupyter trust notebooks/*.ipynb``), and a notebook is trusted by its
+    signature, wherever its copy lies. Without that step the tests fail.
     """
-    import nbformat
-    from nbformat.sign import NotebookNotary
+    from jupyter_core.paths import jupyter_data_dir
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    notary = NotebookNotary(data_dir=str(data_dir))
-    for path in notebooks:
-        notary.sign(nbformat.read(path, as_version=4))
+    readers = Path(jupyter_data_dir()) if readers is None else readers
+    for name in TRUST_FILES:
+        if (readers / name).is_file():
+            shutil.copy2(readers / name, data_dir / name)
 
 
 @dataclass
@@ -73,11 +78,16 @@ class JupyterLab:
     log_path: Path
 
     @classmethod
-    def start(cls, notebooks_dir: Path, workdir: Path) -> "JupyterLab":
+    def start(cls, notebooks_dir: Path, workdir: Path, python: str = sys.executable,
+              readers_data_dir: Path | None = None, env: dict[str, str] | None = None) -> "JupyterLab":
         """Copy ``notebooks_dir`` under ``workdir`` and serve it; wait until the server answers.
 
+        ``python`` runs ``jupyter lab`` (another environment's, for the Binder test),
+        ``readers_data_dir`` holds the reader's trust database (default: this user's
+        Jupyter data folder), ``env`` replaces the environment (default: this one's).
+
         Everything the server reads or writes lives under ``workdir``: its
-        config, settings, workspaces and the trust database, none of the user's.
+        config, settings and workspaces; the trust database is a copy of the user's.
         """
         root_dir = workdir / "notebooks"
         shutil.copytree(notebooks_dir, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -91,15 +101,15 @@ class JupyterLab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(settings))
         data_dir = workdir / "jupyter-data"
-        trust(sorted(root_dir.glob("*.ipynb")), data_dir)
-        env = dict(os.environ,
+        readers_trust_database(data_dir, readers_data_dir)
+        env = dict(os.environ if env is None else env,
                    JUPYTER_CONFIG_DIR=str(config_dir),
                    JUPYTER_DATA_DIR=str(data_dir),
                    JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
                    IPYTHONDIR=str(workdir / "ipython"))
         token, port = secrets.token_hex(16), free_port()
         log_path = workdir / "jupyterlab.log"
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        command = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--allow-root",
                    "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root_dir}",
                    f"--LabApp.user_settings_dir={settings_dir}",
@@ -212,10 +222,12 @@ class NotebookPage:
 
     def cell(self, index: int):
         """The Locator of cell ``index`` (markdown cells count too), scrolled into view."""
+        # JupyterLab 4.4 draws only the cells in view (windowingMode "full", its default): bring it into view first
         self.page.evaluate(
-            """index => {
-                const node = window.jupyterapp.shell.currentWidget.content.widgets[index].node;
-                node.setAttribute('data-test-cell', String(index));
+            """async index => {
+                const notebook = window.jupyterapp.shell.currentWidget.content;
+                if (notebook.scrollToItem) { await notebook.scrollToItem(index, 'start'); }
+                notebook.widgets[index].node.setAttribute('data-test-cell', String(index));
             }""", index)
         locator = self.page.locator(f'[data-test-cell="{index}"]')
         locator.scroll_into_view_if_needed()

@@ -76,9 +76,10 @@ def assert_widgets_drawn(notebook, cells: list[dict], when: str) -> None:
         expected = sum(1 for o in cell["outputs"] if WIDGET_MIME in o.get("data", {}))
         if expected:
             in_page = notebook.page.cell(cell["index"])
-            drawn = in_page.locator(WIDGET_VIEW).count()
-            assert drawn == expected, (f"{notebook.name} ({when}): cell {cell['index']} has {expected} widgets, "
-                                       f"the page draws {drawn}; it shows {in_page.locator(OUTPUT).all_inner_texts()}")
+            # a cell just scrolled into view draws its widgets a moment later
+            wait_for(in_page.locator(WIDGET_VIEW).count, lambda drawn: drawn == expected,
+                     what=f"{notebook.name} ({when}): the {expected} widgets of cell {cell['index']} to be drawn "
+                          f"(what it shows: {in_page.locator(OUTPUT).all_inner_texts()})")
 
 
 # ---------------------------------------------------------------- every notebook runs

@@ -1,0 +1,185 @@
+"""Build the course as a static website in _site/: python site/build.py
+
+Every executed notebook ``notebooks/[0-9]*.ipynb`` becomes one page, made by
+nbconvert's ``lab`` HTML template (site/templates/course adds the
+previous / next links), plus ``index.html`` listing them in order.
+
+nbconvert embeds each notebook's saved widget state, so the players step
+through their frames by slider and Play with no kernel (``jslink`` runs in
+the browser). Its pages would load require.js, the widget manager and MathJax
+from public CDNs, the widget manager with an unpinned ``@*`` version; here
+they come from npm instead, pinned in site/package-lock.json, installed with
+``npm ci`` and copied into ``_site/assets/``. The site loads nothing from
+outside itself and works offline, from any static file server.
+
+Prints ``pages=``, ``site_bytes=`` and ``build_seconds=`` at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+
+SITE_SRC = Path(__file__).resolve().parent
+ROOT = SITE_SRC.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
+NODE_MODULES = SITE_SRC / "node_modules"
+HTML_MANAGER = NODE_MODULES / "@jupyter-widgets" / "html-manager" / "dist"
+MATHJAX = NODE_MODULES / "mathjax"
+# The parts of MathJax 2.7 that its TeX-AMS_CHTML-full configuration loads (73 MB -> about 3 MB).
+MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions",
+                 "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff",
+                 "localization/en", "LICENSE"]
+FONT_FOLDER = "@jupyter-widgets"
+FONT_SUFFIXES = {".woff2", ".woff", ".ttf", ".eot", ".svg"}
+
+
+def notebooks() -> list[Path]:
+    """The course's notebooks, in order (by their number)."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+
+
+def title_of(nb) -> str:
+    """The notebook's first Markdown heading, without its #s and backticks."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip().replace("`", "")
+    return ""
+
+
+def link_pages(page: str, stems: set[str]) -> str:
+    """Links between notebooks (``05_x.ipynb``, ``../notebooks/05_x.ipynb#part``) point to their pages."""
+    def to_page(match: re.Match) -> str:
+        stem = match["stem"]
+        return f'href="{stem}.html{match["anchor"] or ""}"' if stem in stems else match[0]
+    return re.sub(r'href="(?:\.\./notebooks/|\./)?(?P<stem>[^"/#]+)\.ipynb(?P<anchor>#[^"]*)?"', to_page, page)
+
+
+def npm_ci() -> None:
+    """Install the pinned scripts and fonts (site/package-lock.json) unless that exact lock is installed."""
+    installed = NODE_MODULES / ".package-lock.json"
+    lock = SITE_SRC / "package-lock.json"
+    # one npm ci at a time (the tests build the site in two processes at once)
+    with open(SITE_SRC / ".npm-ci.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime and HTML_MANAGER.is_dir():
+            return
+        npm = shutil.which("npm")
+        if npm is None:
+            sys.exit("site/build.py needs npm (Node.js) to fetch the pinned widget manager: apt-get install npm")
+        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                       cwd=SITE_SRC, check=True)
+
+
+def copy_assets(out: Path) -> None:
+    assets = out / "assets"
+    assets.mkdir(parents=True)
+    shutil.copy2(NODE_MODULES / "requirejs" / "require.js", assets / "require.js")
+    shutil.copy2(HTML_MANAGER / "embed-amd.js", assets / "embed-amd.js")
+    # The widget manager's bundle carries Font Awesome's CSS (the Play button's icons); it asks for
+    # the fonts relative to the page, under @jupyter-widgets/ (seen in Chromium's requests).
+    (out / FONT_FOLDER).mkdir(parents=True)
+    for font in HTML_MANAGER.iterdir():
+        if font.suffix in FONT_SUFFIXES:
+            shutil.copy2(font, out / FONT_FOLDER / font.name)
+    for part in MATHJAX_PARTS:
+        src, dst = MATHJAX / part, assets / "mathjax" / part
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    for package in ["@jupyter-widgets/html-manager", "requirejs", "mathjax"]:
+        licence = next((p for p in (NODE_MODULES / package).glob("LICENSE*")), None)
+        if licence:
+            shutil.copy2(licence, assets / f"LICENSE.{package.replace('/', '_').lstrip('@')}")
+
+
+def exporter() -> HTMLExporter:
+    return HTMLExporter(
+        template_name="course", extra_template_basedirs=[str(SITE_SRC / "templates")],
+        require_js_url="assets/require.js",
+        widget_renderer_url="assets/embed-amd.js",
+        mathjax_url="assets/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+    )
+
+
+def index_page(entries: list[dict]) -> str:
+    items = "\n".join(f'  <li><a href="{e["href"]}">{html.escape(e["title"])}</a></li>' for e in entries)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>RNNs with nothing but matrices and vectors</title>
+<link rel="icon" href="data:,">
+<style>body {{ font-family: system-ui, sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em;
+line-height: 1.5; }} li {{ margin: 0.3em 0; }}</style>
+</head>
+<body>
+<h1>Recurrent neural networks with nothing but matrices and vectors</h1>
+<p>An open course in Jupyter notebooks. These pages show each notebook as it was last run, with its
+players: press Play or drag a slider to step through the loop (no Python needed). To change and run
+the code, open the notebooks in JupyterLab (see the repository's README).</p>
+<ol class="notebooks">
+{items}
+</ol>
+</body>
+</html>
+"""
+
+
+def build(out: Path) -> dict:
+    started = time.perf_counter()
+    npm_ci()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    copy_assets(out)
+    paths = notebooks()
+    if not paths:
+        sys.exit(f"no notebooks in {NOTEBOOKS_DIR}")
+    books = [nbformat.read(path, as_version=4) for path in paths]
+    entries = []
+    for i, (path, nb) in enumerate(zip(paths, books), start=1):
+        title = title_of(nb) or path.stem
+        entries.append({"href": f"{path.stem}.html", "notebook": path.name,
+                        "title": title if title[:1].isdigit() else f"{i}. {title}"})
+    stems = {path.stem for path in paths}
+    html_exporter = exporter()
+    for i, (path, nb) in enumerate(zip(paths, books)):
+        course = {"prev": entries[i - 1] if i > 0 else None,
+                  "next": entries[i + 1] if i + 1 < len(entries) else None}
+        body, _ = html_exporter.from_notebook_node(
+            nb, resources={"metadata": {"name": entries[i]["title"]}, "course": course})
+        (out / entries[i]["href"]).write_text(link_pages(body, stems), encoding="utf-8")
+    (out / "index.html").write_text(index_page(entries), encoding="utf-8")
+    (out / ".nojekyll").write_text("")  # GitHub Pages: serve the @jupyter-widgets folder as it is
+    (out / "pages.json").write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return {"pages": len(entries), "site_bytes": size, "build_seconds": round(time.perf_counter() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "_site", help="where to write the site (default _site/)")
+    args = parser.parse_args(argv)
+    figures = build(args.out)
+    for name, value in figures.items():
+        print(f"{name}={value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""The static site (python site/build.py) as a reader meets it: no Jupyter server, no network.
+
+The site is built into a temporary folder and served by a plain HTTP server
+on 127.0.0.1; Chromium may load nothing from anywhere else. Every page loads
+without a console error, its widgets are drawn from the saved state, the
+Play button's icons are drawn with their font, and each player steps by
+slider and by Play through the numbers of the recurrence.
+
+The page has no kernel: the recurrence's W, U, b are read from the live
+kernel of the same notebook open in JupyterLab (the ``notebook`` fixture,
+run once for test_jupyterlab.py anyway), and recomputed here with the
+helpers of test_jupyterlab.py.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from labdriver import ROOT, notebook_names
+from test_jupyterlab import (PLAYERS, PlayerOnPage, assert_frame_shows, calls_in_notebooks, expected_frames,
+                             player_arguments, wait_for)
+
+pytestmark = pytest.mark.browser
+
+sys.path.insert(0, str(ROOT / "site"))
+import build  # noqa: E402  (site/build.py)
+
+WIDGET_VIEW_SCRIPT = 'script[type="application/vnd.jupyter.widget-view+json"]'
+PAGE_TIMEOUT_MS = 60_000
+# Chromium's own warning of the widget manager's JSON-schema checker, not an error of the page.
+HARMLESS_CONSOLE = re.compile(r"strict mode: use allowUnionTypes")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site, built by site/build.py into a temporary folder and served on 127.0.0.1: (base URL, folder, pages)."""
+    out = tmp_path_factory.mktemp("site") / "_site"
+    figures = build.build(out)
+    pages = json.loads((out / "pages.json").read_text())
+    assert figures["pages"] == len(pages)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", out, pages
+    server.shutdown()
+    server.server_close()
+
+
+class SitePage:
+    """A page of the site open in its own browser context, with everything that went wrong while it loaded."""
+
+    def __init__(self, chromium, base: str, href: str):
+        self.context = chromium.new_context(viewport={"width": 1300, "height": 1000})
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+
+        def route(r):
+            if r.request.url.startswith(base) or r.request.url.startswith(("data:", "blob:")):
+                r.continue_()
+            else:
+                self.outside.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text} {m.location}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.goto(f"{base}/{href}", wait_until="load", timeout=PAGE_TIMEOUT_MS)
+
+    def wait_for_widgets(self) -> None:
+        """Until every widget view of the page is drawn (the widget manager replaces each script by a view)."""
+        self.page.wait_for_function(
+            """selector => [...document.querySelectorAll(selector)].every(
+                   s => s.parentElement.querySelector('.jupyter-widgets, .widget-box, .widget-inline-hbox'))""",
+            arg=WIDGET_VIEW_SCRIPT, timeout=PAGE_TIMEOUT_MS, polling=250)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(chromium, site):
+    opened = []
+
+    def open_(href: str) -> SitePage:
+        opened.append(SitePage(chromium, site[0], href))
+        return opened[-1]
+
+    yield open_
+    for page in opened:
+        page.close()
+
+
+# ---------------------------------------------------------------- the pages
+
+def test_site_has_an_index_and_a_page_per_notebook_in_order(site):
+    base, out, pages = site
+    assert [p["notebook"] for p in pages] == notebook_names()
+    index = (out / "index.html").read_text()
+    assert re.findall(r'<li><a href="([^"]+)"', index) == [p["href"] for p in pages]
+    for i, p in enumerate(pages):
+        html = (out / p["href"]).read_text()
+        nav = [(re.search(r'rel="(prev|next)"', a)[1], re.search(r'href="([^"]+)"', a)[1])
+               for a in re.findall(r'<a [^>]*rel="(?:prev|next)"[^>]*>', html)]
+        want = ([("prev", pages[i - 1]["href"])] if i else []) + ([("next", pages[i + 1]["href"])] if i + 1 < len(pages) else [])
+        assert nav == want * 2, f"{p['href']}: previous/next links {nav}, expected {want} at the top and bottom"
+        # nothing from outside the site: no script, style or font from a CDN
+        assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html), f"{p['href']} loads from outside"
+        assert ".ipynb\"" not in html.replace(".ipynb\")", ""), f"{p['href']} links a notebook file, not its page"
+
+
+def test_site_pins_and_ships_its_scripts(site):
+    _, out, _ = site
+    lock = json.loads((ROOT / "site" / "package-lock.json").read_text())["packages"]
+    assert lock["node_modules/@jupyter-widgets/html-manager"]["version"].startswith("1.0.")
+    assert lock["node_modules/requirejs"]["version"].startswith("2.3.")
+    for asset in ["assets/require.js", "assets/embed-amd.js", "assets/mathjax/MathJax.js"]:
+        assert (out / asset).is_file(), asset
+    assert list((out / "@jupyter-widgets").glob("*.woff2")), "the icon font is not shipped"
+
+
+@pytest.mark.parametrize("href", ["index.html"] + [f"{Path(n).stem}.html" for n in notebook_names()])
+def test_every_page_loads_without_errors_and_draws_its_widgets(open_page, href):
+    page = open_page(href)
+    page.wait_for_widgets()
+    texts = page.page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert not [t for t in texts if "Error displaying widget" in t or "Loading widget" in t], texts
+    page.page.wait_for_timeout(500)   # late requests (fonts, MathJax's pieces)
+    page.page.evaluate("() => document.fonts.ready.then(() => true)")
+    errors = [e for e in page.errors if not HARMLESS_CONSOLE.search(e)]
+    assert not errors, f"{href}: {errors}"
+    assert not page.outside, f"{href} asked for something outside the site: {page.outside}"
+
+
+def pages_with_players() -> list[str]:
+    return sorted({p.values[0] for p in calls_in_notebooks(PLAYERS)})
+
+
+@pytest.mark.parametrize("notebook_name", pages_with_players())
+def test_play_icons_are_drawn_with_their_font(open_page, notebook_name):
+    page = open_page(f"{Path(notebook_name).stem}.html")
+    page.wait_for_widgets()
+    icon = page.page.locator(".widget-play button i").first
+    icon.scroll_into_view_if_needed()
+    family = icon.evaluate("i => getComputedStyle(i, '::before').fontFamily")
+    assert "Font Awesome" in family, f"the Play icon's font is {family!r}"
+    loaded = wait_for(lambda: page.page.evaluate(
+        """() => [...document.fonts].some(f => f.family.includes('Font Awesome') && f.status === 'loaded')"""),
+        bool, what="the icon font to load")
+    assert loaded
+    width = icon.evaluate("i => i.getBoundingClientRect().width")
+    assert width > 4, f"the Play icon is {width}px wide: no glyph drawn"
+    assert not [e for e in page.errors if not HARMLESS_CONSOLE.search(e)], page.errors
+
+
+def test_each_player_has_its_static_picture_beside_it(site):
+    """In case scripts are off: within two cells after each player, a picture (a PNG output)."""
+    _, out, pages = site
+    import nbformat
+    for p in pages:
+        nb = nbformat.read(ROOT / "notebooks" / p["notebook"], as_version=4)
+        from labdriver import widget_calls
+        for call in widget_calls(nb, PLAYERS):
+            after = nb.cells[call.cell:call.cell + 3]
+            pictures = [o for c in after for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+            assert pictures, f"{p['notebook']}: the player of cell {call.cell} has no static picture beside it"
+
+
+# ---------------------------------------------------------------- the players, with no kernel
+
+@pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(PLAYERS), indirect=["notebook"], scope="session")
+def test_site_player_steps_by_slider_and_play_through_the_recurrence(notebook, call, open_page, artifacts):
+    notebook.run()                                    # only to read W, U, b: the page itself has no kernel
+    arguments = player_arguments(notebook, call)
+    frames = expected_frames(call.function, arguments["word"], arguments)
+    n = len(frames)
+
+    site_page = open_page(f"{Path(notebook.name).stem}.html")
+    site_page.wait_for_widgets()
+    page = site_page.page
+    # the call's player: the cell of the page with the same index among code cells
+    code_index = sum(1 for c in notebook.source.cells[:call.cell] if c.cell_type == "code")
+    cell = page.locator(".jp-CodeCell").nth(code_index)
+    from test_jupyterlab import nth_in_cell
+    from labdriver import widget_calls
+    k = nth_in_cell(call, widget_calls(notebook.source, PLAYERS))
+    output = cell.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-play")).nth(k)
+    output.scroll_into_view_if_needed()
+    player = PlayerOnPage(output, call.function)
+
+    assert_frame_shows(player.wait_for_t(1, what="as the page opens"), frames[0], "first frame")
+    player.handle.focus()
+    page.keyboard.press("ArrowRight")
+    assert_frame_shows(player.wait_for_t(2, what="after ArrowRight"), frames[1], "slider at t = 2")
+    page.keyboard.press("End")
+    assert_frame_shows(player.wait_for_t(n, what="after End"), frames[-1], f"slider at t = {n}")
+    player.drag_slider(page, to_end=False)
+    assert_frame_shows(player.wait_for_t(1, what="after dragging to the left"), frames[0], "slider dragged to t = 1")
+
+    player.stop_button.click()
+    player.wait_for_t(1, what="after Stop")
+    player.play_button.click()
+    seen = []
+
+    def record():
+        shown = player.shown()
+        if isinstance(shown, tuple) and (not seen or seen[-1][0] != shown[0]):
+            seen.append(shown)
+        return seen[-1][0] if seen else None
+
+    wait_for(record, lambda t: t == n, timeout_ms=30_000 + n * 1000, what=f"Play to reach t = {n}")
+    ts = [s[0] for s in seen]
+    assert ts == sorted(set(ts)) and len([t for t in ts if t > 1]) >= min(n - 1, 2), \
+        f"Play showed t = {ts}; expected 2, ..., {n} in order"
+    for shown in seen:
+        assert_frame_shows(shown, frames[shown[0] - 1], f"playing, t = {shown[0]}")
+    wait_for(lambda: player.play_button.locator("i").get_attribute("class"), lambda icon: "fa-play" in icon,
+             what="Play to stop at the last frame")
+    output.screenshot(path=artifacts / f"site_{Path(notebook.name).stem}_cell{call.cell}_{call.function}_played.png")
+    assert not [e for e in site_page.errors if not HARMLESS_CONSOLE.search(e)], site_page.errors
+    assert not site_page.outside, site_page.outside
