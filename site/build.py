@@ -60,11 +60,12 @@ def title_of(nb) -> str:
 
 
 def link_pages(page: str, stems: set[str]) -> str:
-    """Links between notebooks (``05_x.ipynb``, ``../notebooks/05_x.ipynb#part``) point to their pages."""
+    """Links between notebooks (``05_x.ipynb``, ``../notebooks/05_x.ipynb#part``) point to their pages, the README to the index."""
     def to_page(match: re.Match) -> str:
         stem = match["stem"]
         return f'href="{stem}.html{match["anchor"] or ""}"' if stem in stems else match[0]
-    return re.sub(r'href="(?:\.\./notebooks/|\./)?(?P<stem>[^"/#]+)\.ipynb(?P<anchor>#[^"]*)?"', to_page, page)
+    page = re.sub(r'href="(?:\.\./notebooks/|\./)?(?P<stem>[^"/#]+)\.ipynb(?P<anchor>#[^"]*)?"', to_page, page)
+    return page.replace('href="../README.md"', 'href="index.html"')  # the course's front page on the site
 
 
 def npm_ci() -> None:

@@ -120,7 +120,9 @@ def test_site_has_an_index_and_a_page_per_notebook_in_order(site):
         assert nav == want * 2, f"{p['href']}: previous/next links {nav}, expected {want} at the top and bottom"
         # nothing from outside the site: no script, style or font from a CDN
         assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html), f"{p['href']} loads from outside"
-        assert ".ipynb\"" not in html.replace(".ipynb\")", ""), f"{p['href']} links a notebook file, not its page"
+        local = [h for h in re.findall(r'href="([^"]+)"', html) if not re.match(r"[a-z]+:", h)]  # not https:, mailto:
+        assert not [h for h in local if re.search(r"\.ipynb(#|$)|README\.md", h)], \
+            f"{p['href']} links a notebook file or the README, not its page: {local}"
 
 
 def test_site_pins_and_ships_its_scripts(site):
