@@ -60,6 +60,7 @@ class Player(widgets.VBox):
             self.message.value = f"<span style='color:#b00020'>{html.escape(str(err))}</span>"
             return
         self.message.value = ""
+        self.play.playing = False  # a Play still running would carry on through the new word's frames
         for control in (self.play, self.slider):
             control.value = 0
         self.stack.selected_index = 0

@@ -137,6 +137,15 @@ def test_word_box_renders_a_new_word_and_reports_a_bad_one():
     assert player.message.value == "" and len(player.stack.children) == 4
 
 
+def test_a_new_word_stops_the_play_and_starts_at_its_first_frame():
+    W, U, b = random_parameters()
+    player = matrix_player("katze", VOCAB, W, U, b)
+    player.play.playing, player.play.value, player.slider.value = True, 4, 4   # played to the end, still running
+    player.word_box.value = "chat"
+    assert not player.play.playing
+    assert player.play.value == player.slider.value == player.stack.selected_index == 0
+
+
 @pytest.mark.parametrize("W_shape, U_shape, b_shape, expected", [
     ((3, 4), (3, 7), (3, 1), "nhidden x nhidden"),
     ((3, 3), (3, 6), (3, 1), "3 x 7"),
