@@ -5,8 +5,7 @@
     render_frames(steps, vocab, W, U, b)    one PNG per step, all on one colour scale
 
 Blue is negative, white zero, red positive. Drawing only: no notebook writes
-this code out; its frames are the player of notebook 05, 'Watch it run' and
-notebook 07, 'The trained loop, step by step'. A frame must be fast (a player
+this code out; its frames are the player of notebook 05, 'Watch it run'. A frame must be fast (a player
 renders one per character as soon as a word is typed), hence two tricks: the
 values are drawn as one collection of cached letter outlines instead of one
 ``Text`` per cell, and a frame redraws only what changes over a saved

@@ -42,8 +42,7 @@ def _formula(nonlinearity: str | None) -> str:
 def plot_unrolled(word: str, vocab: Vocab, W, U, b=None, nonlinearity: str | None = "tanh") -> Figure:
     """The whole unrolled loop as one figure: the x_t columns above, h_0..h_n below, W and U arrows.
 
-    Shown in notebook 05, 'Watch it run' and notebook 07, 'The trained loop, step by step';
-    the loop it draws is written out in notebook 05, 'A nonlinearity and a bias'.
+    Shown in notebook 05, 'Watch it run'; the loop it draws is written out in notebook 05, 'A nonlinearity and a bias'.
     """
     steps = unroll(word, vocab, W, U, b, nonlinearity)
     nh, nv, n = steps[0].h.shape[0], len(vocab), len(steps)

@@ -99,7 +99,7 @@ def matrix_player(word: str, vocab: Vocab, W, U, b=None, nonlinearity: str | Non
     """The animated loop ``h_t = f(W @ h_{t-1} + U @ x_t + b)`` over ``word``, one frame per step.
 
     The loop is written out in notebook 05, 'A nonlinearity and a bias'; the player shows in
-    notebook 05, 'Watch it run' and notebook 07, 'The trained loop, step by step'.
+    notebook 05, 'Watch it run'.
     """
     check_matrices(vocab, W, U, b)
 

@@ -26,7 +26,8 @@ HISTORY_KEYS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy")
 def _history_lists(history) -> dict[str, list[float]]:
     """The four per-epoch lists of a ``train.History`` or of a dict with those keys.
 
-    A dict, because notebook 07, 'Training: per-record SGD' keeps its figures in one.
+    A dict too, so that a loop written by hand, as the notebooks write theirs, can be
+    plotted without a library class.
     """
     get = history.get if isinstance(history, Mapping) else lambda key: getattr(history, key, None)
     lists = {key: get(key) for key in HISTORY_KEYS}
@@ -48,9 +49,7 @@ def plot_history(history) -> plt.Figure:
 
     ``history`` is a ``rnnlib.train.History`` or a dict of lists with the keys
     ``train_loss``, ``train_accuracy`` and, optionally, ``valid_loss``,
-    ``valid_accuracy``. Shown in notebook 07, 'Training: per-record SGD' (a dict
-    the notebook's own loop fills), notebook 10, 'Training on all 19,200 words'
-    and notebook 11, 'The RNN' (the History of ``fit``).
+    ``valid_accuracy``. Shown in notebook 11, 'The RNN' (the History of ``fit``).
     """
     lists = _history_lists(history)
     epochs = range(1, len(lists["train_loss"]) + 1)
