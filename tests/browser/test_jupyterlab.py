@@ -218,30 +218,25 @@ def find_player(notebook, call: WidgetCall) -> PlayerOnPage:
     return PlayerOnPage(outputs.nth(k), call.function)
 
 
-@pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(PLAYERS), indirect=["notebook"],
-                         scope="session")
-def test_player_shows_the_recurrence_step_by_step(notebook, call, artifacts):
-    notebook.run()
-    arguments = player_arguments(notebook, call)
-    frames = expected_frames(call.function, arguments["word"], arguments)
+def step_through(page, player: PlayerOnPage, frames: list[tuple], at_t2=None) -> None:
+    """Drive a saved or live player through all its frames, checking each against ``frames``.
+
+    The keyboard on the slider (one step right, then End), the mouse (drag back to the
+    left end), then Play from the stop position up to the last frame, where it stops by
+    itself. ``at_t2`` is called while the slider shows t = 2 (a screenshot, say).
+    """
     n = len(frames)
-    assert n >= 2, f"{notebook.name}: the player's word {arguments['word']!r} is too short to animate"
-
-    page = notebook.page.page
-    player = find_player(notebook, call)
-    stem = f"{Path(notebook.name).stem}_cell{call.cell}"
-
     # as it opens: the first step
-    shown = player.wait_for_t(1, what="as the player opens")
-    assert_frame_shows(shown, frames[0], "first frame")
+    assert_frame_shows(player.wait_for_t(1, what="as the player opens"), frames[0], "first frame")
 
     # the keyboard on the slider: one step right, then to the end
     player.handle.focus()
     page.keyboard.press("ArrowRight")
     assert_frame_shows(player.wait_for_t(2, what="after ArrowRight on the slider"), frames[1],
                        "slider moved to t = 2")
-    player.output.scroll_into_view_if_needed()
-    player.output.screenshot(path=artifacts / f"{stem}_{call.function}_t2.png")
+    if at_t2 is not None:
+        player.output.scroll_into_view_if_needed()
+        at_t2()
     page.keyboard.press("End")
     assert_frame_shows(player.wait_for_t(n, what="after End on the slider"), frames[-1], f"slider at t = {n}")
 
@@ -272,6 +267,23 @@ def test_player_shows_the_recurrence_step_by_step(notebook, call, artifacts):
     # at the end Play stops by itself: its button turns back from pause to play
     wait_for(lambda: player.play_button.locator("i").get_attribute("class"), lambda icon: "fa-play" in icon,
              what="Play to stop at the last frame")
+
+
+@pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(PLAYERS), indirect=["notebook"],
+                         scope="session")
+def test_player_shows_the_recurrence_step_by_step(notebook, call, artifacts):
+    notebook.run()
+    arguments = player_arguments(notebook, call)
+    frames = expected_frames(call.function, arguments["word"], arguments)
+    n = len(frames)
+    assert n >= 2, f"{notebook.name}: the player's word {arguments['word']!r} is too short to animate"
+
+    page = notebook.page.page
+    player = find_player(notebook, call)
+    stem = f"{Path(notebook.name).stem}_cell{call.cell}"
+
+    step_through(page, player, frames,
+                 at_t2=lambda: player.output.screenshot(path=artifacts / f"{stem}_{call.function}_t2.png"))
     player.output.screenshot(path=artifacts / f"{stem}_{call.function}_played.png")
 
     # a new word in the player's box: the kernel draws its frames

@@ -21,11 +21,12 @@ import sys
 import threading
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from labdriver import ROOT, notebook_names
-from test_jupyterlab import (PLAYERS, PlayerOnPage, assert_frame_shows, calls_in_notebooks, expected_frames,
-                             player_arguments, wait_for)
+from labdriver import ROOT, notebook_names, widget_calls
+from test_jupyterlab import (PLAYERS, PlayerOnPage, calls_in_notebooks, expected_frames, nth_in_cell,
+                             player_arguments, step_through, wait_for)
 
 pytestmark = pytest.mark.browser
 
@@ -172,10 +173,8 @@ def test_play_icons_are_drawn_with_their_font(open_page, notebook_name):
 def test_each_player_has_its_static_picture_beside_it(site):
     """In case scripts are off: within two cells after each player, a picture (a PNG output)."""
     _, out, pages = site
-    import nbformat
     for p in pages:
         nb = nbformat.read(ROOT / "notebooks" / p["notebook"], as_version=4)
-        from labdriver import widget_calls
         for call in widget_calls(nb, PLAYERS):
             after = nb.cells[call.cell:call.cell + 3]
             pictures = [o for c in after for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -189,7 +188,6 @@ def test_site_player_steps_by_slider_and_play_through_the_recurrence(notebook, c
     notebook.run()                                    # only to read W, U, b: the page itself has no kernel
     arguments = player_arguments(notebook, call)
     frames = expected_frames(call.function, arguments["word"], arguments)
-    n = len(frames)
 
     site_page = open_page(f"{Path(notebook.name).stem}.html")
     site_page.wait_for_widgets()
@@ -197,41 +195,12 @@ def test_site_player_steps_by_slider_and_play_through_the_recurrence(notebook, c
     # the call's player: the cell of the page with the same index among code cells
     code_index = sum(1 for c in notebook.source.cells[:call.cell] if c.cell_type == "code")
     cell = page.locator(".jp-CodeCell").nth(code_index)
-    from test_jupyterlab import nth_in_cell
-    from labdriver import widget_calls
     k = nth_in_cell(call, widget_calls(notebook.source, PLAYERS))
     output = cell.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-play")).nth(k)
     output.scroll_into_view_if_needed()
     player = PlayerOnPage(output, call.function)
 
-    assert_frame_shows(player.wait_for_t(1, what="as the page opens"), frames[0], "first frame")
-    player.handle.focus()
-    page.keyboard.press("ArrowRight")
-    assert_frame_shows(player.wait_for_t(2, what="after ArrowRight"), frames[1], "slider at t = 2")
-    page.keyboard.press("End")
-    assert_frame_shows(player.wait_for_t(n, what="after End"), frames[-1], f"slider at t = {n}")
-    player.drag_slider(page, to_end=False)
-    assert_frame_shows(player.wait_for_t(1, what="after dragging to the left"), frames[0], "slider dragged to t = 1")
-
-    player.stop_button.click()
-    player.wait_for_t(1, what="after Stop")
-    player.play_button.click()
-    seen = []
-
-    def record():
-        shown = player.shown()
-        if isinstance(shown, tuple) and (not seen or seen[-1][0] != shown[0]):
-            seen.append(shown)
-        return seen[-1][0] if seen else None
-
-    wait_for(record, lambda t: t == n, timeout_ms=30_000 + n * 1000, what=f"Play to reach t = {n}")
-    ts = [s[0] for s in seen]
-    assert ts == sorted(set(ts)) and len([t for t in ts if t > 1]) >= min(n - 1, 2), \
-        f"Play showed t = {ts}; expected 2, ..., {n} in order"
-    for shown in seen:
-        assert_frame_shows(shown, frames[shown[0] - 1], f"playing, t = {shown[0]}")
-    wait_for(lambda: player.play_button.locator("i").get_attribute("class"), lambda icon: "fa-play" in icon,
-             what="Play to stop at the last frame")
+    step_through(page, player, frames)  # the slider by keyboard and mouse, then Play: no kernel needed
     output.screenshot(path=artifacts / f"site_{Path(notebook.name).stem}_cell{call.cell}_{call.function}_played.png")
     assert not [e for e in site_page.errors if not HARMLESS_CONSOLE.search(e)], site_page.errors
     assert not site_page.outside, site_page.outside
