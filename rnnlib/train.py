@@ -121,12 +121,11 @@ def fit(
     batches, left-padded, through the masked ``RNN.hidden``. ``vectorized=False`` runs
     each word of a batch on its own (notebook 9). One epoch is ``train_epoch``.
     """
-    check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=batch_size,
-                        lr=lr, optimizer=optimizer, loss_reduction=loss_reduction, clip=clip,
-                        lr_schedule=lr_schedule, seed=seed)
+    codes = check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=batch_size,
+                                lr=lr, optimizer=optimizer, loss_reduction=loss_reduction, clip=clip,
+                                lr_schedule=lr_schedule, seed=seed)
     from tqdm.auto import tqdm
 
-    codes = [clf.vocab.encode(w) for w in X_train]
     targets = clf.labels.encode(y_train).to(clf.device)
 
     if vectorized and equal_lengths:  # the fast trainer: notebook 10, "Where the speed comes from"
@@ -204,8 +203,11 @@ def train_epoch(rnn: torch.nn.Module, optimizer: torch.optim.Optimizer,
 def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequence[str],
                         X_valid: Sequence[str] | None, y_valid: Sequence[str] | None, *, epochs: int,
                         batch_size: int, lr: float, optimizer: str, loss_reduction: str, clip: float | None,
-                        lr_schedule: str, seed: int) -> None:
-    """Every check of ``fit``'s arguments, run before any work: a bad one is a one-line error."""
+                        lr_schedule: str, seed: int) -> list[list[int]]:
+    """Every check of ``fit``'s arguments, run before any work: a bad one is a one-line error.
+
+    Returns the codes of ``X_train``, which the check had to compute anyway.
+    """
     check_int("epochs", epochs)
     check_int("batch_size", batch_size)
     check_positive("lr", lr)
@@ -215,15 +217,16 @@ def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequen
     check_choice("loss_reduction", loss_reduction, ("mean", "sum"))
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     check_seed("seed", seed)
-    _check_data(clf, X_train, y_train, "X_train", "y_train")
+    codes = _check_data(clf, X_train, y_train, "X_train", "y_train")
     if (X_valid is None) != (y_valid is None):
         raise ValueError("give both X_valid and y_valid, or neither")
     if X_valid is not None:
         _check_data(clf, X_valid, y_valid, "X_valid", "y_valid")
+    return codes
 
 
-def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str, yname: str) -> None:
-    """Lists of the same non-zero length, every word encodable and every label known."""
+def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str, yname: str) -> list[list[int]]:
+    """Lists of the same non-zero length, every word encodable and every label known; the words' codes."""
     if not isinstance(clf, Classifier):
         raise TypeError(f"expected a Classifier, got {type(clf).__name__}")
     if isinstance(X, str) or isinstance(y, str):
@@ -232,12 +235,14 @@ def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str,
         raise ValueError(f"{xname} has {len(X)} records but {yname} has {len(y)}")
     if len(X) == 0:
         raise ValueError(f"{xname} is empty: no records to train or evaluate on")
+    codes = []
     for i, w in enumerate(X):
         try:
-            clf.vocab.encode(w)
+            codes.append(clf.vocab.encode(w))
         except (TypeError, ValueError) as err:
             raise type(err)(f"{xname}[{i}]: {err}") from None
     try:
         clf.labels.encode(y)
     except ValueError as err:
         raise ValueError(f"{yname}: {err}") from None
+    return codes
