@@ -54,9 +54,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlib.data import split, words
-from rnnlib.fast import EqualLengthWords
+from rnnlib.fast import EqualLengthWords, Trainer as FastTrainer
 from rnnlib.model import Classifier
-from rnnlib.train import evaluate, fit, make_optimizer, train_epoch
+from rnnlib.train import evaluate, fast_epoch, fit, make_optimizer, train_epoch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -103,20 +103,39 @@ class TorchRNNClassifier(nn.Module):
 
 
 class Trainer:
-    """Epoch after epoch of one trainer, so that several can take turns on a busy machine."""
+    """Epoch after epoch of one trainer, so that several can take turns on a busy machine.
 
-    def __init__(self, model: nn.Module, logits_of: Callable, targets: torch.Tensor,
+    ``run_epoch(batches)`` trains one epoch on the batches (lists of word numbers) that
+    ``batches(rng)`` draws; only ``run_epoch`` is timed.
+    """
+
+    def __init__(self, model: nn.Module, run_epoch: Callable[[list[list[int]]], object],
                  batches: Callable[[random.Random], list[list[int]]]):
-        self.model, self.logits_of, self.targets, self.batches = model, logits_of, targets, batches
-        self.optimizer = make_optimizer("adam", model.parameters(), LR)  # what fit uses, for all
+        self.model, self.run_epoch, self.batches = model, run_epoch, batches
         self.rng = random.Random(0)
         self.seconds: list[float] = []
 
     def epoch(self) -> None:
         batches = self.batches(self.rng)
         start = time.process_time()
-        train_epoch(self.model, self.optimizer, self.logits_of, self.targets, batches, clip=CLIP)
+        self.run_epoch(batches)
         self.seconds.append(time.process_time() - start)
+
+
+def autograd_epochs(model: nn.Module, logits_of: Callable, targets: torch.Tensor) -> Callable:
+    """``train_epoch`` with ``fit``'s fused Adam, lr and clipping: what the nn.RNN setups run."""
+    optimizer = make_optimizer("adam", model.parameters(), LR)
+    return lambda batches: train_epoch(model, optimizer, logits_of, targets, batches, clip=CLIP)
+
+
+def fast_epochs(clf: Classifier, fast_words: EqualLengthWords, targets: torch.Tensor) -> Callable:
+    """What ``fit`` runs by default: ``rnnlib.fast.Trainer``, the same Adam, lr and clipping."""
+    trainer = FastTrainer(clf.rnn, "adam", lambda k: LR, CLIP)
+
+    def run_epoch(batches: list[list[int]]) -> None:
+        fast_epoch(trainer, fast_words.epoch_codes(batches, targets))
+        trainer.write_back()
+    return run_epoch
 
 
 def shuffled_batches(n: int, rng: random.Random) -> list[list[int]]:
@@ -173,15 +192,15 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     wide = Classifier.from_data(X, y, nhidden=NHIDDEN)
     with torch.no_grad():  # U drawn from +-1 (as nn.Embedding's scale) rather than +-1/sqrt(nhidden)
         wide.rnn.U.mul_(NHIDDEN ** 0.5)
-    trainers = {name: Trainer(clf_.rnn, partial(fast_words.logits, clf_.rnn), targets,
-                              partial(fast_words.batches, BATCH_SIZE))
+    trainers = {name: Trainer(clf_.rnn, fast_epochs(clf_, fast_words, targets), partial(fast_words.batches, BATCH_SIZE))
                 for name, clf_ in [("ours", ours), ("ours_wide_u", wide)]}
     word_tensors = [torch.tensor(c) for c in codes]
     torch.manual_seed(0)
     for setup in NN_RNN_SETUPS + ("equal_lengths",):
         model = TorchRNNClassifier(len(clf.vocab), NHIDDEN, len(clf.labels), setup)
+        logits_of = lambda batch, model=model: model([word_tensors[i] for i in batch])  # noqa: E731
         trainers[setup] = Trainer(
-            model, lambda batch, model=model: model([word_tensors[i] for i in batch]), targets,
+            model, autograd_epochs(model, logits_of, targets),
             partial(fast_words.batches, BATCH_SIZE) if setup == "equal_lengths"
             else partial(shuffled_batches, len(X_train)))
     for _ in range(rounds):

@@ -11,18 +11,24 @@ loss are those of ``RNN``; only the way the batch is computed changes:
    batches come in a random order.
 3. **Two operations per step**, forward and backward: ``H = f(Z[t] + H @ W.T)`` (one
    fused ``addmm`` and ``f`` in place), then ``dZ[t] = dH * f'``, ``dH = dZ[t] @ W``.
-4. **Backpropagation through time by hand** (``Recurrence``): autograd records one
-   operation for the whole loop instead of a handful per step, and ``dW`` is one product
-   over all the steps at the end.
+4. **Backpropagation through time by hand** (``backward_through_time``, notebook 8): one
+   operation for autograd to record instead of a handful per step (``Recurrence``), and
+   ``dW`` is one product over all the steps at the end.
+5. **One update of one vector** (``Trainer``): ``W``, ``U``, ``b`` and ``V`` live in one
+   vector ``theta`` and their gradients in one vector ``grad``, so clipping and the
+   optimizer (notebook 8's SGD, RMSProp, Adam) are a handful of operations on two vectors
+   instead of loops over four matrices; with the loss's gradient ``softmax - onehot``
+   written out too, no autograd is left.
 
 Words are rows here (``H`` is batch x nhidden, as in ``torch.nn.RNN``): the same numbers
 as the columns of ``RNN.hidden``, transposed, and cheaper to slice per step.
 """
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -48,44 +54,64 @@ def equal_length_batches(lengths: Sequence[int], batch_size: int, rng: random.Ra
     return batches
 
 
+def hidden_states(codes: torch.Tensor, U: torch.Tensor, b: torch.Tensor, W: torch.Tensor,
+                  relu: bool) -> torch.Tensor:
+    """Every ``h_t`` (steps x batch x nhidden) of words of equal length; ``codes`` is steps x batch.
+
+    ``Z[t] = U[:, codes[t]] + b`` for all steps at once, then ``h_t = f(Z[t] + h_{t-1} @ W.T)``
+    from ``h_0 = 0``.
+    """
+    f_ = torch.relu_ if relu else torch.tanh_
+    Z = F.embedding(codes, U.T)                  # column c of U, for every step of every word
+    Z += b.T
+    H = torch.empty_like(Z)
+    Zs, Hs, WT = Z.unbind(0), H.unbind(0), W.T
+    f_(Hs[0].copy_(Zs[0]))                       # h_1 = f(Z[0] + h_0 @ W.T) with h_0 = 0
+    for t in range(1, len(Hs)):
+        f_(torch.addmm(Zs[t], Hs[t - 1], WT, out=Hs[t]))
+    return H
+
+
+def backward_through_time(codes: torch.Tensor, H: torch.Tensor, dO: torch.Tensor, nvocab: int,
+                          W: torch.Tensor, V: torch.Tensor, relu: bool) -> tuple[torch.Tensor, ...]:
+    """The gradients ``dU, db, dW, dV`` of a loss whose gradient on the logits ``H[-1] @ V.T`` is ``dO``.
+
+    The chain rule step by step in reverse, as notebook 8 writes it for one word (there with
+    words as columns); ``H`` is what ``hidden_states`` returned.
+    """
+    slope = (H > 0).to(H.dtype) if relu else 1 - H * H            # f'(z), read from h = f(z)
+    dZ = torch.empty_like(H)
+    dZs, slopes = dZ.unbind(0), slope.unbind(0)
+    dh = dO @ V                                                    # back from o = V @ h_T
+    for t in range(len(dZs) - 1, 0, -1):
+        dh = torch.mul(dh, slopes[t], out=dZs[t]) @ W              # back to h_{t-1}
+    torch.mul(dh, slopes[0], out=dZs[0])
+    n = H.shape[2]
+    dZ2 = dZ.view(-1, n)
+    dW = dZ[1:].reshape(-1, n).T @ H[:-1].reshape(-1, n)           # sum over t of dz_t^T h_{t-1}
+    dUT = torch.zeros(nvocab, n, dtype=H.dtype, device=H.device).index_add_(0, codes.reshape(-1), dZ2)
+    return dUT.T, dZ2.sum(0).unsqueeze(1), dW, dO.T @ H[-1]
+
+
 class Recurrence(torch.autograd.Function):
     """The logits ``h_T @ V.T`` of words of equal length, with backpropagation through time by hand.
 
-    ``codes`` is steps x batch. Forward: ``Z[t] = U[:, codes[t]] + b`` for all steps at once,
-    then ``h_t = f(Z[t] + h_{t-1} @ W.T)`` from ``h_0 = 0``. Autograd records this one
-    operation; its backward pass is the chain rule written out, step by step in reverse.
+    Autograd records this one operation; its backward pass is ``backward_through_time``.
     """
 
     @staticmethod
     def forward(ctx, codes: torch.Tensor, U: torch.Tensor, b: torch.Tensor, W: torch.Tensor,
                 V: torch.Tensor, relu: bool) -> torch.Tensor:
-        f_ = torch.relu_ if relu else torch.tanh_
-        Z = F.embedding(codes, U.T)                  # column c of U, for every step of every word
-        Z += b.T
-        H = torch.empty_like(Z)                      # every step's h, kept for the backward pass
-        Zs, Hs, WT = Z.unbind(0), H.unbind(0), W.T
-        f_(Hs[0].copy_(Zs[0]))                       # h_1 = f(Z[0] + h_0 @ W.T) with h_0 = 0
-        for t in range(1, len(Hs)):
-            f_(torch.addmm(Zs[t], Hs[t - 1], WT, out=Hs[t]))
-        ctx.relu = relu
-        ctx.save_for_backward(codes, U, H, W, V)
-        return Hs[-1] @ V.T
+        H = hidden_states(codes, U, b, W, relu)
+        ctx.relu, ctx.nvocab = relu, U.shape[1]
+        ctx.save_for_backward(codes, H, W, V)
+        return H[-1] @ V.T
 
     @staticmethod
     def backward(ctx, dO: torch.Tensor):
-        codes, U, H, W, V = ctx.saved_tensors
-        slope = (H > 0).to(H.dtype) if ctx.relu else 1 - H * H    # f'(z), read from h = f(z)
-        dZ = torch.empty_like(H)
-        dZs, slopes = dZ.unbind(0), slope.unbind(0)
-        dh = dO @ V                                                # back from o = V @ h_T
-        for t in range(len(dZs) - 1, 0, -1):
-            dh = torch.mul(dh, slopes[t], out=dZs[t]) @ W          # back to h_{t-1}
-        torch.mul(dh, slopes[0], out=dZs[0])
-        n = H.shape[2]
-        dZ2 = dZ.view(-1, n)
-        dW = dZ[1:].reshape(-1, n).T @ H[:-1].reshape(-1, n)       # sum over t of dz_t^T h_{t-1}
-        dUT = torch.zeros(U.shape[1], n, dtype=U.dtype, device=U.device).index_add_(0, codes.reshape(-1), dZ2)
-        return None, dUT.T, dZ2.sum(0).unsqueeze(1), dW, dO.T @ H[-1], None
+        codes, H, W, V = ctx.saved_tensors
+        dU, db, dW, dV = backward_through_time(codes, H, dO, ctx.nvocab, W, V, ctx.relu)
+        return None, dU, db, dW, dV, None
 
 
 def logits(rnn: RNN, codes: torch.Tensor) -> torch.Tensor:
@@ -94,7 +120,7 @@ def logits(rnn: RNN, codes: torch.Tensor) -> torch.Tensor:
 
 
 class EqualLengthWords:
-    """The training words as integer codes, grouped by length once, for ``logits``."""
+    """The training words as integer codes, grouped by length once, for ``logits`` and ``Trainer``."""
 
     def __init__(self, codes: Sequence[Sequence[int]], device: torch.device | str = "cpu"):
         self.lengths = [len(c) for c in codes]
@@ -124,3 +150,91 @@ class EqualLengthWords:
     def logits(self, rnn: RNN, batch: Sequence[int]) -> torch.Tensor:
         """Logits of the words numbered ``batch`` (batch x nclasses), as ``rnn`` gives them."""
         return logits(rnn, self.codes(batch))
+
+    def epoch_codes(self, batches: Sequence[Sequence[int]], targets: torch.Tensor
+                    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(codes, targets)`` of each batch: one gather per length for the whole epoch, not one per batch."""
+        wanted: dict[int, list[int]] = defaultdict(list)      # length -> words in batch order
+        for batch in batches:
+            wanted[self.lengths[batch[0]]] += batch
+        sliced: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        for n, ids in wanted.items():
+            sliced[n] = (self.groups[n][:, torch.tensor([self.position[i] for i in ids], device=self.device)],
+                         targets[torch.tensor(ids, device=targets.device)])
+        out, used = [], defaultdict(int)
+        for batch in batches:
+            n, start = self.lengths[batch[0]], used[self.lengths[batch[0]]]
+            codes, target = sliced[n]
+            out.append((codes[:, start:start + len(batch)], target[start:start + len(batch)]))
+            used[n] += len(batch)
+        return out
+
+
+class Trainer:
+    """``fit``'s updates without autograd: ``W, U, b, V`` as views of one vector ``theta``.
+
+    ``step`` is one update of notebook 9's ``train_epoch`` (loss, gradient, clipping,
+    optimizer step) with every part written out: the gradient by ``backward_through_time``,
+    clipping and the optimizer (notebook 8's ``sgd``, ``rmsprop``, ``adam``, with
+    ``torch.optim``'s defaults) on the vectors ``theta`` and ``grad`` at once.
+    ``lr_at(k)`` gives the learning rate of update ``k``. ``write_back`` copies ``theta``
+    into ``rnn``'s parameters.
+    """
+
+    def __init__(self, rnn: RNN, optimizer: str, lr_at, clip: float | None, reduction: str = "mean"):
+        self.rnn, self.optimizer, self.lr_at, self.clip, self.reduction = rnn, optimizer, lr_at, clip, reduction
+        self.relu, self.nvocab = rnn.nonlinearity == "relu", rnn.nvocab
+        parameters = dict(rnn.named_parameters())
+        self.theta = torch.cat([p.detach().reshape(-1) for p in parameters.values()])
+        self.grad = torch.zeros_like(self.theta)
+        self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # what Adam, RMSProp remember
+        self.params = dict(zip(parameters, self._views(self.theta)))
+        self.grads = self._views(self.grad)
+        self.updates = 0
+
+    def _views(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        views, start = [], 0
+        for p in self.rnn.parameters():
+            views.append(flat[start:start + p.numel()].view_as(p))
+            start += p.numel()
+        return views
+
+    def step(self, codes: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One update on one batch; its summed (or mean) loss and number of correct guesses, as tensors."""
+        U, b, W, V = (self.params[name] for name in ("U", "b", "W", "V"))
+        H = hidden_states(codes, U, b, W, self.relu)
+        log_p = torch.log_softmax(H[-1] @ V.T, dim=1)
+        log_p_target = log_p.gather(1, target[:, None])
+        loss = -log_p_target.mean() if self.reduction == "mean" else -log_p_target.sum()
+        dO = log_p.exp().scatter_(1, target[:, None], log_p_target.exp() - 1)   # softmax - onehot(target)
+        if self.reduction == "mean":
+            dO /= len(target)
+        gradients = backward_through_time(codes, H, dO, self.nvocab, W, V, self.relu)
+        named = dict(zip(("U", "b", "W", "V"), gradients))
+        for name, g in zip(self.params, self.grads):
+            g.copy_(named[name])
+        return loss, (log_p.argmax(dim=1) == target).sum()
+
+    def update(self) -> None:
+        """Clip ``grad`` and move ``theta``: one update of ``self.optimizer``."""
+        g, theta, lr = self.grad, self.theta, self.lr_at(self.updates)
+        self.updates += 1
+        if self.clip is not None:                                  # as torch.nn.utils.clip_grad_norm_
+            g.mul_(torch.clamp(self.clip / (g.norm() + 1e-6), max=1.0))
+        if self.optimizer == "sgd":
+            theta.add_(g, alpha=-lr)
+        elif self.optimizer == "rmsprop":                          # torch.optim.RMSprop: alpha 0.99
+            self.v.mul_(0.99).addcmul_(g, g, value=0.01)
+            theta.addcdiv_(g, self.v.sqrt().add_(1e-8), value=-lr)
+        else:                                                      # torch.optim.Adam: betas 0.9, 0.999
+            k = self.updates
+            self.m.lerp_(g, 0.1)
+            self.v.mul_(0.999).addcmul_(g, g, value=0.001)
+            denominator = (self.v.sqrt() / math.sqrt(1 - 0.999 ** k)).add_(1e-8)
+            theta.addcdiv_(self.m, denominator, value=-lr / (1 - 0.9 ** k))
+
+    @torch.no_grad()
+    def write_back(self) -> None:
+        """Copy ``theta`` into the model's ``W``, ``U``, ``b`` and ``V``."""
+        for name, p in self.rnn.named_parameters():
+            p.copy_(self.params[name])

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .checks import check_choice, check_int, check_positive, check_seed
-from .fast import EqualLengthWords
+from .fast import EqualLengthWords, Trainer
 from .model import Classifier
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -127,26 +127,28 @@ def fit(
     from tqdm.auto import tqdm
 
     targets = clf.labels.encode(y_train).to(clf.device)
-
-    if vectorized and equal_lengths:  # the fast trainer: notebook 10, "Where the speed comes from"
+    fast = vectorized and equal_lengths           # the fast trainer: notebook 10, "Where the speed comes from"
+    if fast:
         fast_words = EqualLengthWords(codes, clf.device)
-        logits_of = partial(fast_words.logits, clf.rnn)
-    elif vectorized:  # each batch left-padded, through the masked loop of RNN.hidden
+        nbatches = fast_words.nbatches(batch_size)
+    else:
+        nbatches = math.ceil(len(X_train) / batch_size)
+    if vectorized and not equal_lengths:  # each batch left-padded, through the masked loop of RNN.hidden
         logits_of = lambda batch: clf.rnn(clf.encode([X_train[i] for i in batch]))  # noqa: E731
-    else:  # one word at a time, as in per-record SGD
+    elif not vectorized:  # one word at a time, as in per-record SGD
         logits_of = lambda batch: torch.cat([clf.rnn(clf.encode([X_train[i]])) for i in batch])  # noqa: E731
     rng = random.Random(seed)
-    opt = make_optimizer(optimizer, clf.rnn.parameters(), lr)
     history = History()
-    nbatches = math.ceil(len(X_train) / batch_size)
-    schedule = None
-    if lr_schedule == "linear":
-        if vectorized and equal_lengths:
-            nbatches = fast_words.nbatches(batch_size)
-        schedule = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0,
-                                                     total_iters=epochs * nbatches)
+    total_updates = epochs * nbatches
+    if fast:
+        lr_at = (lambda k: lr) if lr_schedule == "constant" else (lambda k: lr * (1 - k / total_updates))
+        trainer = Trainer(clf.rnn, optimizer, lr_at, clip, loss_reduction)
+    else:
+        opt = make_optimizer(optimizer, clf.rnn.parameters(), lr)
+        schedule = None if lr_schedule == "constant" else torch.optim.lr_scheduler.LinearLR(
+            opt, start_factor=1.0, end_factor=0.0, total_iters=total_updates)
     for epoch in range(1, epochs + 1):
-        if vectorized and equal_lengths:
+        if fast:
             batches = fast_words.batches(batch_size, rng)
         else:
             order = list(range(len(X_train)))
@@ -154,13 +156,21 @@ def fit(
             batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
         clf.rnn.train()
         start_time = time.perf_counter()
-        bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
         try:
-            total_loss, correct = train_epoch(clf.rnn, opt, logits_of, targets, bar,
-                                              reduction=loss_reduction, clip=clip, schedule=schedule)
+            if fast:
+                bar = tqdm(fast_words.epoch_codes(batches, targets), desc=f"epoch {epoch}/{epochs}",
+                           disable=not progress, leave=False)
+                total_loss, correct = fast_epoch(trainer, bar)
+            else:
+                bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
+                total_loss, correct = train_epoch(clf.rnn, opt, logits_of, targets, bar,
+                                                  reduction=loss_reduction, clip=clip, schedule=schedule)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{err.args[0]} at epoch {epoch}, batch {err.args[1]}: try a lower learning "
                                    f"rate than lr={lr} or gradient clipping (clip={clip})") from None
+        finally:
+            if fast:
+                trainer.write_back()        # the model holds every update made, even after an error
         history.seconds.append(time.perf_counter() - start_time)
         history.train_loss.append(total_loss / len(X_train))
         history.train_accuracy.append(correct / len(X_train))
@@ -197,6 +207,24 @@ def train_epoch(rnn: torch.nn.Module, optimizer: torch.optim.Optimizer,
             schedule.step()
         total_loss += value * (len(batch) if reduction == "mean" else 1)
         correct += (logits.argmax(dim=1) == target).sum()
+    return total_loss, int(correct)
+
+
+def fast_epoch(trainer: Trainer, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, int]:
+    """``train_epoch`` for the fast trainer: ``batches`` holds each batch's codes and targets.
+
+    The same loop, with ``trainer.step`` for the loss and gradient and ``trainer.update``
+    for clipping and the optimizer step (notebook 10, "Where the speed comes from").
+    """
+    total_loss, correct = 0.0, 0
+    for number, (codes, target) in enumerate(batches, 1):
+        loss, right = trainer.step(codes, target)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"loss became {value}", number)
+        trainer.update()
+        total_loss += value * (len(target) if trainer.reduction == "mean" else 1)
+        correct += right
     return total_loss, int(correct)
 
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from rnnlib.fast import EqualLengthWords, Recurrence, equal_length_batches, logits
 from rnnlib.model import RNN, Classifier
-from rnnlib.train import fit
+from rnnlib.train import TrainingDiverged, fit
 from rnnlib.vocab import Labels, Vocab
 
 VOCAB = Vocab("abcdefghijklmnopqrstuvwxyzäöüéèß")
@@ -59,29 +59,55 @@ def test_equal_length_batches_hold_every_word_once_and_reshuffle():
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-@pytest.mark.parametrize("optimizer, lr, clip", [("adam", 0.05, 1.0), ("sgd", 0.5, 0.1), ("rmsprop", 0.005, None)])
-def test_fit_makes_the_same_updates_as_the_plain_autograd_loop(nonlinearity, optimizer, lr, clip):
+@pytest.mark.parametrize("optimizer, lr, clip, lr_schedule, reduction", [
+    ("adam", 0.05, 1.0, "constant", "mean"), ("sgd", 0.5, 0.1, "constant", "mean"),
+    ("rmsprop", 0.005, None, "constant", "mean"), ("adam", 0.05, None, "linear", "sum"),
+    ("sgd", 0.05, 0.5, "linear", "sum")])
+def test_fit_makes_the_same_updates_as_the_plain_autograd_loop(nonlinearity, optimizer, lr, clip, lr_schedule,
+                                                                reduction):
     """Three epochs, words of 1 to 13 letters, the batches fit draws, through rnn(onehot_batch)."""
     X, y = map(list, zip(*TRAIN))
     clf = Classifier(VOCAB, LABELS, nhidden=12, nonlinearity=nonlinearity, seed=3)
     mine = RNN(len(VOCAB), 12, len(LABELS), nonlinearity=nonlinearity, seed=3)
-    fit(clf, X, y, epochs=3, batch_size=3, lr=lr, optimizer=optimizer, clip=clip, seed=7, progress=False)
+    history = fit(clf, X, y, epochs=3, batch_size=3, lr=lr, optimizer=optimizer, clip=clip, lr_schedule=lr_schedule,
+                  loss_reduction=reduction, seed=7, progress=False)
 
     opt = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}[optimizer](
         mine.parameters(), lr=lr)
+    nbatches = len(equal_length_batches([len(VOCAB.encode(w)) for w in X], 3, random.Random(0)))
+    schedule = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0, total_iters=3 * nbatches) \
+        if lr_schedule == "linear" else None
     targets = LABELS.encode(y)
     rng = random.Random(7)
     updates = 0
     for epoch in range(3):
+        total_loss, correct = 0.0, 0
         for batch in equal_length_batches([len(VOCAB.encode(w)) for w in X], 3, rng):
-            loss = F.cross_entropy(mine(VOCAB.onehot_batch([X[i] for i in batch])), targets[batch])
+            logits = mine(VOCAB.onehot_batch([X[i] for i in batch]))
+            loss = F.cross_entropy(logits, targets[batch], reduction=reduction)
+            total_loss += loss.item() * (len(batch) if reduction == "mean" else 1)
+            correct += int((logits.argmax(dim=1) == targets[batch]).sum())
             opt.zero_grad()
             loss.backward()
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(mine.parameters(), max_norm=clip)
             opt.step()
+            if schedule is not None:
+                schedule.step()
             updates += 1
+        assert history.train_loss[epoch] == pytest.approx(total_loss / len(X), rel=1e-5)
+        assert history.train_accuracy[epoch] == correct / len(X)
     assert updates > 3 * len(X) / 3          # some lengths make a smaller last batch
     for name, M in mine.named_parameters():
         assert not torch.equal(M, RNN(len(VOCAB), 12, len(LABELS), seed=3).get_parameter(name))  # it moved
         torch.testing.assert_close(M, clf.rnn.get_parameter(name), rtol=1e-5, atol=1e-6)
+
+
+def test_a_diverging_fit_keeps_the_updates_made_before_the_bad_batch():
+    """relu and a huge lr overflow h: fit stops with TrainingDiverged, and the model holds the updates made."""
+    X, y = map(list, zip(*TRAIN))
+    clf = Classifier(VOCAB, LABELS, nhidden=12, nonlinearity="relu", seed=3)
+    before = {name: p.detach().clone() for name, p in clf.rnn.named_parameters()}
+    with pytest.raises(TrainingDiverged, match="at epoch"):
+        fit(clf, X * 5, y * 5, epochs=50, batch_size=2, lr=1e6, optimizer="sgd", clip=None, progress=False)
+    assert any(not torch.equal(before[name], p) for name, p in clf.rnn.named_parameters())
