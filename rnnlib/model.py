@@ -41,8 +41,10 @@ class RNN(nn.Module):
     """``h_t = f(W @ h_{t-1} + U @ x_t + b)``, ``o = V @ h_T``.
 
     Parameters: ``W`` (nhidden x nhidden), ``U`` (nhidden x nvocab),
-    ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden), drawn
-    uniformly from +-1/sqrt(nhidden) like ``torch.nn.RNN`` does.
+    ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden). ``W`` and
+    ``V`` are drawn uniformly from +-1/sqrt(nhidden), like ``torch.nn.RNN`` does, and
+    ``U`` from +-1: the bound is 1/sqrt(fan-in) for each, and ``U @ onehot(c)`` reads a
+    single column, a fan-in of 1 (as ``torch.nn.Embedding`` starts near +-1 too).
     """
 
     def __init__(self, nvocab: int, nhidden: int, nclasses: int,
@@ -59,11 +61,11 @@ class RNN(nn.Module):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         bound = 1 / math.sqrt(nhidden)
 
-        def uniform(*shape):
+        def uniform(*shape, bound=bound):
             return nn.Parameter((torch.rand(*shape, generator=gen) * 2 - 1) * bound)
 
         self.W = uniform(nhidden, nhidden)
-        self.U = uniform(nhidden, nvocab)
+        self.U = uniform(nhidden, nvocab, bound=1.0)  # one column per step: a fan-in of 1
         self.b = nn.Parameter(torch.zeros(nhidden, 1))
         self.V = uniform(nclasses, nhidden)
 
