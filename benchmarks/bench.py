@@ -10,7 +10,8 @@ Prints ``name=value`` lines:
 * ``vectorized_padded_records_per_s``: ``fit(batch_size=32, equal_lengths=False)``, the
   left-padded masked loop as notebook 10 first writes it;
 * ``vectorized_records_per_s``: ``fit``'s default, the fast trainer of ``rnnlib.fast``
-  (equal-length batches, columns of ``U``, backward through time by hand);
+  (equal-length batches, columns of ``U``, backward through time by hand, one update of
+  one vector of all parameters: ``Trainer`` and ``rnnlib.train.fast_epoch``);
 * ``nn_rnn_<setup>_records_per_s`` for the ways a PyTorch user writes this model with
   ``torch.nn.RNN`` + ``torch.nn.Linear``, shuffled batches of 32 each epoch:
   ``onehot_packed`` (one-hot input, ``pack_padded_sequence``), ``embedding_packed``
@@ -20,9 +21,11 @@ Prints ``name=value`` lines:
 * ``nn_rnn_embedding_equal_lengths_records_per_s``: for information, nn.RNN fed our
   equal-length batches (no padding, no packing); ``ours_vs_nn_rnn_equal_lengths``;
 * ``ours_valid_accuracy``, ``nn_rnn_valid_accuracy`` (the best of the nn.RNN setups above,
-  each also printed) after the same epochs, same optimizer (``fit``'s fused Adam), lr, clipping;
-* ``ours_wide_u_valid_accuracy``: ours again, with ``U`` drawn from +-1 instead of
-  +-1/sqrt(nhidden) (for information: the nn.Embedding setups start with such large inputs);
+  each also printed) after the same epochs, same optimizer (Adam: ours written out on one
+  vector, the nn.RNN setups ``fit``'s fused ``torch.optim.Adam``), lr, clipping;
+* ``ours_narrow_u_valid_accuracy``: ours again, with ``U`` drawn from +-1/sqrt(nhidden) as
+  ``torch.nn.RNN`` draws ``weight_ih``, instead of ``RNN``'s +-1 (for information: that start
+  learns slower, like the one-hot nn.RNN setup);
 * ``limit_seconds_per_epoch``: the matrix products no trainer of this model can avoid
   (``H @ W.T`` forward and ``dZ @ W`` backward at every step, ``dW``, and those of ``V``),
   timed on their own for one epoch of our batches; ``ours_seconds_per_epoch`` and
@@ -189,11 +192,11 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     codes = [clf.vocab.encode(w) for w in X_train]
     fast_words = EqualLengthWords(codes)
     ours = Classifier.from_data(X, y, nhidden=NHIDDEN)
-    wide = Classifier.from_data(X, y, nhidden=NHIDDEN)
-    with torch.no_grad():  # U drawn from +-1 (as nn.Embedding's scale) rather than +-1/sqrt(nhidden)
-        wide.rnn.U.mul_(NHIDDEN ** 0.5)
+    narrow = Classifier.from_data(X, y, nhidden=NHIDDEN)
+    with torch.no_grad():  # U drawn from +-1/sqrt(nhidden), as nn.RNN's weight_ih, rather than +-1
+        narrow.rnn.U.div_(NHIDDEN ** 0.5)
     trainers = {name: Trainer(clf_.rnn, fast_epochs(clf_, fast_words, targets), partial(fast_words.batches, BATCH_SIZE))
-                for name, clf_ in [("ours", ours), ("ours_wide_u", wide)]}
+                for name, clf_ in [("ours", ours), ("ours_narrow_u", narrow)]}
     word_tensors = [torch.tensor(c) for c in codes]
     torch.manual_seed(0)
     for setup in NN_RNN_SETUPS + ("equal_lengths",):
@@ -226,7 +229,7 @@ def training_benchmarks(per_language: int, rounds: int) -> dict[str, float]:
     results["epochs"] = rounds
     results["ours_valid_accuracy"] = evaluate(ours, X_valid, y_valid)[1]
     results["nn_rnn_valid_accuracy"] = max(accuracy.values())
-    results["ours_wide_u_valid_accuracy"] = evaluate(wide, X_valid, y_valid)[1]
+    results["ours_narrow_u_valid_accuracy"] = evaluate(narrow, X_valid, y_valid)[1]
     limit = min(limit_seconds(fast_words, len(clf.labels)) for _ in range(3))
     results["limit_seconds_per_epoch"] = limit
     results["ours_seconds_per_epoch"] = min(trainers["ours"].seconds)
