@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from .fast import optimizer_step
 from .model import Classifier
 
 
@@ -96,22 +97,24 @@ def fit_readout(H: torch.Tensor, targets: torch.Tensor, nclasses: int, batch_siz
                 lr: float = 0.01, epochs: int = 1, seed: int = 0) -> torch.Tensor:
     """A new ``V`` (``nclasses x nhidden``) trained on fixed ``h`` vectors: the columns of ``H``.
 
-    Minibatch Adam on the cross-entropy of ``V @ h``, ``ceil(n / batch_size)``
-    updates per epoch, from ``V = 0``: the updates ``fit`` makes, with
-    ``W``, ``U`` and ``b`` frozen (their ``h`` computed once, beforehand).
+    Minibatch Adam (``rnnlib.fast.optimizer_step``) on the cross-entropy of ``V @ h``,
+    ``ceil(n / batch_size)`` updates per epoch, from ``V = 0``: the updates ``fit`` makes
+    without clipping, with ``W``, ``U`` and ``b`` frozen (their ``h`` computed once, beforehand).
     """
     H = torch.as_tensor(H).detach().float()
     if H.shape[1] != len(targets):
         raise ValueError(f"{H.shape[1]} columns but {len(targets)} targets")
     generator = torch.Generator().manual_seed(seed)
-    V = torch.zeros(nclasses, H.shape[0], requires_grad=True)
-    optimizer = torch.optim.Adam([V], lr=lr)
+    V = torch.zeros(nclasses, H.shape[0])
+    m, v = torch.zeros_like(V), torch.zeros_like(V)
+    updates = 0
     for _ in range(epochs):
         order = torch.randperm(H.shape[1], generator=generator)
         for start in range(0, H.shape[1], batch_size):
             batch = order[start:start + batch_size]
-            loss = F.cross_entropy((V @ H[:, batch]).T, targets[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return V.detach()
+            h, target = H[:, batch], targets[batch]
+            dO = torch.softmax(V @ h, dim=0)                     # d loss / d (V @ h): softmax - onehot,
+            dO[target, torch.arange(len(batch))] -= 1            # averaged over the batch
+            updates += 1
+            optimizer_step("adam", V, dO @ h.T / len(batch), m, v, updates, lr)
+    return V

@@ -170,6 +170,25 @@ class EqualLengthWords:
         return out
 
 
+def optimizer_step(optimizer: str, theta: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor,
+                   k: int, lr: float) -> None:
+    """Update ``k`` (from 1) of notebook 8's ``sgd``, ``rmsprop`` or ``adam`` on ``theta``, in place.
+
+    ``g`` is the gradient; ``m`` and ``v`` (zeros at first) are what Adam and RMSProp
+    remember. The constants are ``torch.optim``'s defaults, so the steps are theirs.
+    """
+    if optimizer == "sgd":
+        theta.add_(g, alpha=-lr)
+    elif optimizer == "rmsprop":                                   # torch.optim.RMSprop: alpha 0.99
+        v.mul_(0.99).addcmul_(g, g, value=0.01)
+        theta.addcdiv_(g, v.sqrt().add_(1e-8), value=-lr)
+    else:                                                          # torch.optim.Adam: betas 0.9, 0.999
+        m.lerp_(g, 0.1)
+        v.mul_(0.999).addcmul_(g, g, value=0.001)
+        denominator = (v.sqrt() / math.sqrt(1 - 0.999 ** k)).add_(1e-8)
+        theta.addcdiv_(m, denominator, value=-lr / (1 - 0.9 ** k))
+
+
 class Trainer:
     """``fit``'s updates without autograd: ``W, U, b, V`` as views of one vector ``theta``.
 
@@ -217,21 +236,11 @@ class Trainer:
 
     def update(self) -> None:
         """Clip ``grad`` and move ``theta``: one update of ``self.optimizer``."""
-        g, theta, lr = self.grad, self.theta, self.lr_at(self.updates)
         self.updates += 1
         if self.clip is not None:                                  # as torch.nn.utils.clip_grad_norm_
-            g.mul_(torch.clamp(self.clip / (g.norm() + 1e-6), max=1.0))
-        if self.optimizer == "sgd":
-            theta.add_(g, alpha=-lr)
-        elif self.optimizer == "rmsprop":                          # torch.optim.RMSprop: alpha 0.99
-            self.v.mul_(0.99).addcmul_(g, g, value=0.01)
-            theta.addcdiv_(g, self.v.sqrt().add_(1e-8), value=-lr)
-        else:                                                      # torch.optim.Adam: betas 0.9, 0.999
-            k = self.updates
-            self.m.lerp_(g, 0.1)
-            self.v.mul_(0.999).addcmul_(g, g, value=0.001)
-            denominator = (self.v.sqrt() / math.sqrt(1 - 0.999 ** k)).add_(1e-8)
-            theta.addcdiv_(self.m, denominator, value=-lr / (1 - 0.9 ** k))
+            self.grad.mul_(torch.clamp(self.clip / (self.grad.norm() + 1e-6), max=1.0))
+        optimizer_step(self.optimizer, self.theta, self.grad, self.m, self.v, self.updates,
+                       self.lr_at(self.updates - 1))
 
     @torch.no_grad()
     def write_back(self) -> None:

@@ -95,10 +95,31 @@ def test_fit_readout_learns_separable_h_and_is_seeded():
 
 
 def test_fit_readout_makes_one_update_per_batch(monkeypatch):
+    import rnnlib.embeddings
     steps = []
-    original = torch.optim.Adam.step
-    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (steps.append(1), original(self, *a, **k))[1])
+    original = rnnlib.embeddings.optimizer_step
+    monkeypatch.setattr(rnnlib.embeddings, "optimizer_step", lambda *a: (steps.append(1), original(*a))[1])
     fit_readout(torch.randn(4, 100), torch.zeros(100, dtype=torch.long), 2, batch_size=64, epochs=3)
     assert len(steps) == 3 * 2
     with pytest.raises(ValueError):
         fit_readout(torch.randn(4, 10), torch.zeros(9, dtype=torch.long), 2)
+
+
+def test_fit_readout_makes_torch_optim_adams_updates():
+    """The gradient and Adam written out give the updates of autograd and torch.optim.Adam."""
+    gen = torch.Generator().manual_seed(2)
+    H, targets = torch.randn(5, 70, generator=gen), torch.randint(0, 3, (70,), generator=gen)
+    V = torch.zeros(3, 5, requires_grad=True)
+    optimizer = torch.optim.Adam([V], lr=0.03)
+    order_gen = torch.Generator().manual_seed(4)
+    for _ in range(2):
+        order = torch.randperm(70, generator=order_gen)
+        for start in range(0, 70, 16):
+            batch = order[start:start + 16]
+            loss = torch.nn.functional.cross_entropy((V @ H[:, batch]).T, targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    ours = fit_readout(H, targets, 3, batch_size=16, lr=0.03, epochs=2, seed=4)
+    assert not torch.equal(ours, torch.zeros(3, 5))
+    torch.testing.assert_close(ours, V.detach())
