@@ -107,11 +107,12 @@ def row_rates(matrix) -> torch.Tensor:
     return torch.where(totals > 0, M / totals.clamp(min=1), torch.zeros_like(M))
 
 
-def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> plt.Figure:
+def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True, numbers: bool = True) -> plt.Figure:
     """The confusion matrix as coloured cells: rows true classes, columns predictions.
 
     With ``normalize=True`` the cells show each row's rates (a row sums to 1),
-    so classes of different sizes compare; otherwise the raw counts. Shown in
+    so classes of different sizes compare; otherwise the raw counts. ``numbers=False``
+    draws the colours only (18 x 18 numbers take a second to draw). Shown in
     notebook 07 and notebook 11, 'Which languages get confused'.
     """
     M = torch.as_tensor(matrix)
@@ -126,7 +127,7 @@ def plot_confusion(matrix, classes: Sequence[str], normalize: bool = True) -> pl
     fig, ax = plt.subplots(figsize=(cell * n + 2, cell * n * 11 / 12 + 1.2))
     fontsize = 10 if n <= 8 else 8
     image = ax.imshow(shown.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    for i in range(n):
+    for i in range(n if numbers else 0):
         for j in range(n):
             value = shown[i, j].item()
             text = f"{value:.2f}" if normalize else str(int(value))

@@ -106,6 +106,8 @@ def test_plot_confusion_draws_rates_or_counts():
     fig.canvas.draw()
     counts = [t.get_text() for t in plot_confusion(M, CLASSES, normalize=False).axes[0].texts]
     assert counts[:3] == ["8", "2", "0"]
+    colours_only = plot_confusion(M, CLASSES, numbers=False).axes[0]
+    assert not colours_only.texts and colours_only.images[0].get_array()[0, 0] == 0.8
 
 
 def test_plot_confusion_rejects_a_matrix_that_does_not_fit_the_classes():
