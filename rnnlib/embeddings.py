@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .fast import optimizer_step
+from .fast import last_hidden, optimizer_step
 from .model import Classifier
 
 
@@ -67,12 +67,14 @@ def project_2d(M: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def final_hidden(clf: Classifier, words: Sequence[str], batch_size: int = 2048) -> torch.Tensor:
-    """The last ``h`` of each word, one column per word (``nhidden x len(words)``), on the CPU."""
+    """The last ``h`` of each word, one column per word (``nhidden x len(words)``), on the CPU.
+
+    The columns of ``clf.rnn.hidden(clf.encode(words))``, computed words of one length at a
+    time (``rnnlib.fast.last_hidden``).
+    """
     if isinstance(words, str) or not len(words):
         raise ValueError("final_hidden takes a non-empty list of words")
-    columns = [clf.rnn.hidden(clf.encode(list(words[i:i + batch_size]))).cpu()
-               for i in range(0, len(words), batch_size)]
-    return torch.cat(columns, dim=1)
+    return last_hidden(clf.rnn, [clf.vocab.encode(w) for w in words], batch_size).T.cpu()
 
 
 @torch.no_grad()

@@ -93,6 +93,27 @@ def backward_through_time(codes: torch.Tensor, H: torch.Tensor, dO: torch.Tensor
     return dUT.T, dZ2.sum(0).unsqueeze(1), dW, dO.T @ H[-1]
 
 
+@torch.no_grad()
+def last_hidden(rnn: RNN, codes: Sequence[Sequence[int]], batch_size: int = 2048) -> torch.Tensor:
+    """The last ``h`` of each word (one row per word, ``len(codes) x nhidden``), words in any order.
+
+    The same numbers as the columns of ``rnn.hidden(onehot_batch(words))``: words of one
+    length at a time, through ``hidden_states``, so neither one-hot vectors nor padding.
+    """
+    device = rnn.W.device
+    out = torch.empty(len(codes), rnn.nhidden, dtype=rnn.W.dtype, device=device)
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(codes):
+        by_length[len(c)].append(i)
+    for ids in by_length.values():
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            steps = torch.tensor([codes[i] for i in chunk], device=device).T      # steps x words
+            out[torch.tensor(chunk, device=device)] = hidden_states(
+                steps, rnn.U, rnn.b, rnn.W, rnn.nonlinearity == "relu")[-1]
+    return out
+
+
 class Recurrence(torch.autograd.Function):
     """The logits ``h_T @ V.T`` of words of equal length, with backpropagation through time by hand.
 

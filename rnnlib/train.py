@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .checks import check_choice, check_int, check_positive, check_seed
-from .fast import EqualLengthWords, Trainer
+from .fast import EqualLengthWords, Trainer, last_hidden
 from .model import Classifier
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -71,20 +71,26 @@ def pick_device(prefer: str | None = None) -> torch.device:
 def evaluate(clf: Classifier, X: Sequence[str], y: Sequence[str], batch_size: int = 512) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``clf`` on ``(X, y)``.
 
-    A word whose scores are not finite (an overflowed relu ``h``) counts as
-    wrong, never as a guess of class 0; the loss is then ``inf`` or ``nan``.
+    The logits are ``clf.rnn``'s, computed words of one length at a time
+    (``rnnlib.fast.last_hidden``). A word whose scores are not finite (an
+    overflowed relu ``h``) counts as wrong, never as a guess of class 0; the
+    loss is then ``inf`` or ``nan``.
     """
-    _check_data(clf, X, y, "X", "y")
+    codes = _check_data(clf, X, y, "X", "y")
     check_int("batch_size", batch_size)
-    targets = clf.labels.encode(y).to(clf.device)
-    total_loss, correct = 0.0, 0
-    for start in range(0, len(X), batch_size):
-        logits = clf.rnn(clf.encode(X[start:start + batch_size]))
-        target = targets[start:start + batch_size]
-        total_loss += F.cross_entropy(logits, target, reduction="sum").item()
-        finite = torch.isfinite(logits).all(dim=1)
-        correct += ((logits.argmax(dim=1) == target) & finite).sum().item()
-    return total_loss / len(X), correct / len(X)
+    return evaluate_codes(clf, codes, clf.labels.encode(y), batch_size)
+
+
+@torch.no_grad()
+def evaluate_codes(clf: Classifier, codes: Sequence[Sequence[int]], targets: torch.Tensor,
+                   batch_size: int = 512) -> tuple[float, float]:
+    """``evaluate`` for words already checked and encoded (``fit`` checks its validation words once)."""
+    logits = last_hidden(clf.rnn, codes, batch_size) @ clf.rnn.V.T
+    targets = targets.to(logits.device)
+    loss = F.cross_entropy(logits, targets, reduction="sum").item()
+    finite = torch.isfinite(logits).all(dim=1)
+    correct = ((logits.argmax(dim=1) == targets) & finite).sum().item()
+    return loss / len(codes), correct / len(codes)
 
 
 def fit(
@@ -119,14 +125,16 @@ def fit(
     epoch, and the hand-written backward pass (notebook 10, "Where the speed comes
     from"); with ``equal_lengths=False`` as notebook 10 writes the loop first: shuffled
     batches, left-padded, through the masked ``RNN.hidden``. ``vectorized=False`` runs
-    each word of a batch on its own (notebook 9). One epoch is ``train_epoch``.
+    each word of a batch on its own (notebook 9). One epoch is ``train_epoch`` (notebook 9's
+    loop), or ``fast_epoch`` for the fast trainer.
     """
-    codes = check_fit_arguments(clf, X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=batch_size,
-                                lr=lr, optimizer=optimizer, loss_reduction=loss_reduction, clip=clip,
-                                lr_schedule=lr_schedule, seed=seed)
+    codes, valid_codes = check_fit_arguments(
+        clf, X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        loss_reduction=loss_reduction, clip=clip, lr_schedule=lr_schedule, seed=seed)
     from tqdm.auto import tqdm
 
     targets = clf.labels.encode(y_train).to(clf.device)
+    valid_targets = None if y_valid is None else clf.labels.encode(y_valid)
     fast = vectorized and equal_lengths           # the fast trainer: notebook 10, "Where the speed comes from"
     if fast:
         fast_words = EqualLengthWords(codes, clf.device)
@@ -176,7 +184,7 @@ def fit(
         history.train_accuracy.append(correct / len(X_train))
         clf.rnn.eval()
         if X_valid is not None:
-            valid_loss, valid_acc = evaluate(clf, X_valid, y_valid)
+            valid_loss, valid_acc = evaluate_codes(clf, valid_codes, valid_targets)
             history.valid_loss.append(valid_loss)
             history.valid_accuracy.append(valid_acc)
     return history
@@ -231,10 +239,11 @@ def fast_epoch(trainer: Trainer, batches: Iterable[tuple[torch.Tensor, torch.Ten
 def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequence[str],
                         X_valid: Sequence[str] | None, y_valid: Sequence[str] | None, *, epochs: int,
                         batch_size: int, lr: float, optimizer: str, loss_reduction: str, clip: float | None,
-                        lr_schedule: str, seed: int) -> list[list[int]]:
+                        lr_schedule: str, seed: int) -> tuple[list[list[int]], list[list[int]] | None]:
     """Every check of ``fit``'s arguments, run before any work: a bad one is a one-line error.
 
-    Returns the codes of ``X_train``, which the check had to compute anyway.
+    Returns the codes of ``X_train`` and of ``X_valid`` (``None`` without it), which the
+    checks had to compute anyway.
     """
     check_int("epochs", epochs)
     check_int("batch_size", batch_size)
@@ -248,9 +257,8 @@ def check_fit_arguments(clf: Classifier, X_train: Sequence[str], y_train: Sequen
     codes = _check_data(clf, X_train, y_train, "X_train", "y_train")
     if (X_valid is None) != (y_valid is None):
         raise ValueError("give both X_valid and y_valid, or neither")
-    if X_valid is not None:
-        _check_data(clf, X_valid, y_valid, "X_valid", "y_valid")
-    return codes
+    valid_codes = None if X_valid is None else _check_data(clf, X_valid, y_valid, "X_valid", "y_valid")
+    return codes, valid_codes
 
 
 def _check_data(clf: Classifier, X: Sequence[str], y: Sequence[str], xname: str, yname: str) -> list[list[int]]:

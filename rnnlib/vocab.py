@@ -133,7 +133,8 @@ class Vocab:
         return self._codes(normalize(word), unknown)
 
     def _codes(self, word: str, unknown: str) -> list[int]:
-        missing = sorted({c for c in word if c not in self.index})
+        codes = [self.index[c] for c in word if c in self.index]
+        missing = sorted({c for c in word if c not in self.index}) if len(codes) < len(word) else []
         if missing and unknown == "error":
             tip = hint(missing, self.chars)
             if len(missing) < len(set(word)):  # something would be left to predict from
@@ -142,7 +143,6 @@ class Vocab:
                 f"{word!r} has characters outside the vocabulary: {''.join(missing)!r}; "
                 f"the vocabulary holds {''.join(self.chars)!r}{f' ({tip})' if tip else ''}"
             )
-        codes = [self.index[c] for c in word if c in self.index]
         if not codes:
             raise ValueError(f"{word!r} has no character of the vocabulary {''.join(self.chars)!r}")
         return codes
@@ -187,10 +187,13 @@ class Vocab:
             raise ValueError("onehot_batch takes a non-empty list of words")
         encoded = [self.encode(w, unknown) for w in words]
         maxlen = max(len(codes) for codes in encoded)
-        X = torch.zeros(maxlen, len(self), len(words))
+        steps, chars, columns = [], [], []             # where the ones go, for one assignment
         for b, codes in enumerate(encoded):
-            start = maxlen - len(codes)
-            X[torch.arange(start, maxlen), torch.tensor(codes), b] = 1.0
+            steps += range(maxlen - len(codes), maxlen)
+            chars += codes
+            columns += [b] * len(codes)
+        X = torch.zeros(maxlen, len(self), len(words))
+        X[steps, chars, columns] = 1.0
         return X
 
 

@@ -112,3 +112,22 @@ def test_a_diverging_fit_keeps_the_updates_made_before_the_bad_batch():
     with pytest.raises(TrainingDiverged, match="at epoch"):
         fit(clf, X * 5, y * 5, epochs=50, batch_size=2, lr=1e6, optimizer="sgd", clip=None, progress=False)
     assert any(not torch.equal(before[name], p) for name, p in clf.rnn.named_parameters())
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_last_hidden_and_evaluate_equal_the_masked_loop(nonlinearity):
+    """Words of every length, in any order, chunked: the same h and the same loss as rnn.hidden on one-hots."""
+    from rnnlib.fast import last_hidden
+    from rnnlib.train import evaluate
+
+    X, y = map(list, zip(*TRAIN))
+    clf = Classifier(VOCAB, LABELS, nhidden=12, nonlinearity=nonlinearity, seed=5)
+    with torch.no_grad():
+        clf.rnn.b.uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(5))
+        H = clf.rnn.hidden(VOCAB.onehot_batch(X))
+        logits = clf.rnn(VOCAB.onehot_batch(X))
+    torch.testing.assert_close(last_hidden(clf.rnn, [VOCAB.encode(w) for w in X], batch_size=3), H.T)
+    loss, accuracy = evaluate(clf, X, y, batch_size=4)
+    targets = LABELS.encode(y)
+    assert loss == pytest.approx(F.cross_entropy(logits, targets).item(), rel=1e-6)
+    assert accuracy == (logits.argmax(dim=1) == targets).sum().item() / len(X)
