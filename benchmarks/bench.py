@@ -30,7 +30,8 @@ Prints ``name=value`` lines:
   (``H @ W.T`` forward and ``dZ @ W`` backward at every step, ``dW``, and those of ``V``),
   timed on their own for one epoch of our batches; ``ours_seconds_per_epoch`` and
   ``ours_vs_limit``: how many times that our epoch takes;
-* ``notebooks_seconds``: every notebook executed, on copies in a temporary folder;
+* ``notebooks_seconds``: every notebook executed, on copies in a temporary folder, each
+  from the start of its kernel to the end of its last cell (``run_notebooks.execute``);
 * ``anim_ms_per_frame``: from ``benchmarks/bench_anim.py``.
 
 The machine may be busy with other work, so the compared trainers run epoch after epoch in
