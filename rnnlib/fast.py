@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -191,6 +191,16 @@ class EqualLengthWords:
         return out
 
 
+def _views(flat: torch.Tensor, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+    """Consecutive pieces of ``flat``, one per name, each viewed in its shape (they share its memory)."""
+    views, start = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape)
+        views[name] = flat[start:start + size].view(shape)
+        start += size
+    return views
+
+
 def optimizer_step(optimizer: str, theta: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor,
                    k: int, lr: float) -> None:
     """Update ``k`` (from 1) of notebook 8's ``sgd``, ``rmsprop`` or ``adam`` on ``theta``, in place.
@@ -213,35 +223,28 @@ def optimizer_step(optimizer: str, theta: torch.Tensor, g: torch.Tensor, m: torc
 class Trainer:
     """``fit``'s updates without autograd: ``W, U, b, V`` as views of one vector ``theta``.
 
-    ``step`` is one update of notebook 9's ``train_epoch`` (loss, gradient, clipping,
-    optimizer step) with every part written out: the gradient by ``backward_through_time``,
-    clipping and the optimizer (notebook 8's ``sgd``, ``rmsprop``, ``adam``, with
-    ``torch.optim``'s defaults) on the vectors ``theta`` and ``grad`` at once.
-    ``lr_at(k)`` gives the learning rate of update ``k``. ``write_back`` copies ``theta``
-    into ``rnn``'s parameters.
+    ``step`` computes a batch's loss and its gradient, written out (``softmax - onehot``,
+    then ``backward_through_time``) into the views of one vector ``grad``; ``update`` clips
+    ``grad`` and moves ``theta`` (``optimizer_step``): the two halves of an update of
+    notebook 9's ``train_epoch``, each a handful of operations on whole vectors.
+    ``lr_at(k)`` gives the learning rate of update ``k`` (from 0); ``write_back`` copies
+    ``theta`` into the model's parameters.
     """
 
-    def __init__(self, rnn: RNN, optimizer: str, lr_at, clip: float | None, reduction: str = "mean"):
+    def __init__(self, rnn: RNN, optimizer: str, lr_at: Callable[[int], float], clip: float | None,
+                 reduction: str = "mean"):
         self.rnn, self.optimizer, self.lr_at, self.clip, self.reduction = rnn, optimizer, lr_at, clip, reduction
         self.relu, self.nvocab = rnn.nonlinearity == "relu", rnn.nvocab
-        parameters = dict(rnn.named_parameters())
-        self.theta = torch.cat([p.detach().reshape(-1) for p in parameters.values()])
+        shapes = {name: p.shape for name, p in rnn.named_parameters()}
+        self.theta = torch.cat([p.detach().reshape(-1) for p in rnn.parameters()])
         self.grad = torch.zeros_like(self.theta)
         self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # what Adam, RMSProp remember
-        self.params = dict(zip(parameters, self._views(self.theta)))
-        self.grads = self._views(self.grad)
+        self.params, self.grads = _views(self.theta, shapes), _views(self.grad, shapes)
         self.updates = 0
 
-    def _views(self, flat: torch.Tensor) -> list[torch.Tensor]:
-        views, start = [], 0
-        for p in self.rnn.parameters():
-            views.append(flat[start:start + p.numel()].view_as(p))
-            start += p.numel()
-        return views
-
     def step(self, codes: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One update on one batch; its summed (or mean) loss and number of correct guesses, as tensors."""
-        U, b, W, V = (self.params[name] for name in ("U", "b", "W", "V"))
+        """The batch's loss (mean or sum) and number of right guesses, as tensors; its gradient in ``grad``."""
+        U, b, W, V = (self.params[name] for name in "UbWV")
         H = hidden_states(codes, U, b, W, self.relu)
         log_p = torch.log_softmax(H[-1] @ V.T, dim=1)
         log_p_target = log_p.gather(1, target[:, None])
@@ -249,10 +252,8 @@ class Trainer:
         dO = log_p.exp().scatter_(1, target[:, None], log_p_target.exp() - 1)   # softmax - onehot(target)
         if self.reduction == "mean":
             dO /= len(target)
-        gradients = backward_through_time(codes, H, dO, self.nvocab, W, V, self.relu)
-        named = dict(zip(("U", "b", "W", "V"), gradients))
-        for name, g in zip(self.params, self.grads):
-            g.copy_(named[name])
+        for name, g in zip("UbWV", backward_through_time(codes, H, dO, self.nvocab, W, V, self.relu)):
+            self.grads[name].copy_(g)
         return loss, (log_p.argmax(dim=1) == target).sum()
 
     def update(self) -> None:

@@ -135,50 +135,45 @@ def fit(
 
     targets = clf.labels.encode(y_train).to(clf.device)
     valid_targets = None if y_valid is None else clf.labels.encode(y_valid)
-    fast = vectorized and equal_lengths           # the fast trainer: notebook 10, "Where the speed comes from"
-    if fast:
-        fast_words = EqualLengthWords(codes, clf.device)
-        nbatches = fast_words.nbatches(batch_size)
-    else:
-        nbatches = math.ceil(len(X_train) / batch_size)
-    if vectorized and not equal_lengths:  # each batch left-padded, through the masked loop of RNN.hidden
-        logits_of = lambda batch: clf.rnn(clf.encode([X_train[i] for i in batch]))  # noqa: E731
-    elif not vectorized:  # one word at a time, as in per-record SGD
-        logits_of = lambda batch: torch.cat([clf.rnn(clf.encode([X_train[i]])) for i in batch])  # noqa: E731
     rng = random.Random(seed)
-    history = History()
-    total_updates = epochs * nbatches
-    if fast:
+    if vectorized and equal_lengths:  # the fast trainer: notebook 10, "Where the speed comes from"
+        fast_words = EqualLengthWords(codes, clf.device)
+        total_updates = epochs * fast_words.nbatches(batch_size)
         lr_at = (lambda k: lr) if lr_schedule == "constant" else (lambda k: lr * (1 - k / total_updates))
         trainer = Trainer(clf.rnn, optimizer, lr_at, clip, loss_reduction)
+
+        def run_epoch(description: str) -> tuple[float, int]:
+            batches = fast_words.epoch_codes(fast_words.batches(batch_size, rng), targets)
+            try:
+                return fast_epoch(trainer, tqdm(batches, desc=description, disable=not progress, leave=False))
+            finally:
+                trainer.write_back()   # the model holds every update made, even after an error
     else:
+        if vectorized:  # each batch left-padded, through the masked loop of RNN.hidden
+            logits_of = lambda batch: clf.rnn(clf.encode([X_train[i] for i in batch]))  # noqa: E731
+        else:  # one word at a time, as in per-record SGD
+            logits_of = lambda batch: torch.cat([clf.rnn(clf.encode([X_train[i]])) for i in batch])  # noqa: E731
         opt = make_optimizer(optimizer, clf.rnn.parameters(), lr)
         schedule = None if lr_schedule == "constant" else torch.optim.lr_scheduler.LinearLR(
-            opt, start_factor=1.0, end_factor=0.0, total_iters=total_updates)
-    for epoch in range(1, epochs + 1):
-        if fast:
-            batches = fast_words.batches(batch_size, rng)
-        else:
+            opt, start_factor=1.0, end_factor=0.0, total_iters=epochs * math.ceil(len(X_train) / batch_size))
+
+        def run_epoch(description: str) -> tuple[float, int]:
             order = list(range(len(X_train)))
             rng.shuffle(order)
             batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+            return train_epoch(clf.rnn, opt, logits_of, targets,
+                               tqdm(batches, desc=description, disable=not progress, leave=False),
+                               reduction=loss_reduction, clip=clip, schedule=schedule)
+
+    history = History()
+    for epoch in range(1, epochs + 1):
         clf.rnn.train()
         start_time = time.perf_counter()
         try:
-            if fast:
-                bar = tqdm(fast_words.epoch_codes(batches, targets), desc=f"epoch {epoch}/{epochs}",
-                           disable=not progress, leave=False)
-                total_loss, correct = fast_epoch(trainer, bar)
-            else:
-                bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
-                total_loss, correct = train_epoch(clf.rnn, opt, logits_of, targets, bar,
-                                                  reduction=loss_reduction, clip=clip, schedule=schedule)
+            total_loss, correct = run_epoch(f"epoch {epoch}/{epochs}")
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{err.args[0]} at epoch {epoch}, batch {err.args[1]}: try a lower learning "
                                    f"rate than lr={lr} or gradient clipping (clip={clip})") from None
-        finally:
-            if fast:
-                trainer.write_back()        # the model holds every update made, even after an error
         history.seconds.append(time.perf_counter() - start_time)
         history.train_loss.append(total_loss / len(X_train))
         history.train_accuracy.append(correct / len(X_train))
