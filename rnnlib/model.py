@@ -44,7 +44,7 @@ class RNN(nn.Module):
     ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden). ``W`` and
     ``V`` are drawn uniformly from +-1/sqrt(nhidden), like ``torch.nn.RNN`` does, and
     ``U`` from +-1: the bound is 1/sqrt(fan-in) for each, and ``U @ onehot(c)`` reads a
-    single column, a fan-in of 1 (as ``torch.nn.Embedding`` starts near +-1 too).
+    single column, a fan-in of 1 (``torch.nn.Embedding`` starts from N(0, 1), the same scale).
     """
 
     def __init__(self, nvocab: int, nhidden: int, nclasses: int,
