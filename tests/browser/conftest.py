@@ -105,27 +105,36 @@ class NotebookInLab:
 
 
 @pytest.fixture(scope="session")
-def notebook(request, chromium, jupyterlab, artifacts):
-    """The notebook named by the test's parameter, open in its own page (run on demand, once per session).
+def lab_page(chromium):
+    """One page for every notebook: JupyterLab starts in it once, and each notebook opens there in turn.
 
-    Session-scoped and parametrized: pytest runs every test of one notebook
-    together, then closes its page and stops its kernel before the next.
+    ``errors`` collects the uncaught JavaScript errors of the page; each notebook looks at its own.
     """
-    name = request.param
     context = chromium.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    page_errors = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def notebook(request, lab_page, jupyterlab, artifacts):
+    """The notebook named by the test's parameter, open in the page's JupyterLab (run on demand, once per session).
+
+    Session-scoped and parametrized: pytest runs every test of one notebook
+    together, then stops its kernel and closes it before the next opens.
+    """
+    name = request.param
+    page_errors = lab_page.errors = []
     failure_screenshot = artifacts / f"{Path(name).stem}_failed.png"
     try:
-        lab = NotebookPage.open(page, jupyterlab, name)
+        lab = NotebookPage.open(lab_page, jupyterlab, name)
     except NotebookError:
-        page.screenshot(path=failure_screenshot)
-        context.close()
+        lab_page.screenshot(path=failure_screenshot)
         raise
     yield NotebookInLab(name, lab, page_errors, failure_screenshot)
-    lab.shutdown_kernel()
-    context.close()
+    lab.close()
 
 
 TEST_ORDER = ["test_saved_widgets_work_without_running", "test_saved_prediction_players_move_without_a_kernel",

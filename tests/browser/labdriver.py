@@ -1,7 +1,7 @@
 """Drive JupyterLab the way a reader does: start a server, open a notebook, run it, read the page.
 
     server = JupyterLab.start(notebooks_dir, workdir)      a private server on a free port
-    nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in its own workspace
+    nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in the page's JupyterLab
     nb.run_all(timeout_s=300)                              Run All Cells, until every cell ran
     nb.kernel_json("W.tolist()")                           a value from the notebook's live kernel
     widget_calls(notebook_json, {"player": anim.player})   which cells call the player, with what
@@ -167,7 +167,13 @@ class NotebookPage:
 
     @classmethod
     def open(cls, page, server: JupyterLab, name: str) -> "NotebookPage":
-        page.goto(server.notebook_url(name))
+        """Open ``name`` in ``page``: in the JupyterLab already running there (one app start for all
+        notebooks, as a reader opens one notebook after another), else by loading its URL."""
+        if page.evaluate("() => !!(window.jupyterapp && window.jupyterapp.started)"):
+            page.evaluate("async name => { await window.jupyterapp.commands.execute('docmanager:open', {path: name}); }",
+                          name)
+        else:
+            page.goto(server.notebook_url(name))
         try:
             page.wait_for_function(
                 """name => {
@@ -255,6 +261,16 @@ class NotebookPage:
 
     def shutdown_kernel(self) -> None:
         self.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
+    def close(self) -> None:
+        """Stop the kernel and close the notebook, unsaved: the page is left for the next notebook."""
+        self.page.evaluate(
+            """async () => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                await panel.sessionContext.shutdown();
+                panel.context.model.dirty = false;      // the tests' runs are not saved
+                panel.dispose();
+            }""")
 
 
 # ---------------------------------------------------------------- reading the notebook's source
