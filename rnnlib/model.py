@@ -42,7 +42,7 @@ class RNN(nn.Module):
 
     Parameters: ``W`` (nhidden x nhidden), ``U`` (nhidden x nvocab),
     ``b`` (nhidden x 1, starts at zero) and ``V`` (nclasses x nhidden). ``W`` and
-    ``V`` are drawn uniformly from +-1/sqrt(nhidden), like ``torch.nn.RNN`` does, and
+    ``V`` are drawn uniformly from +-1/sqrt(nhidden), as ``torch.nn.RNN`` draws its weights, and
     ``U`` from +-1: the bound is 1/sqrt(fan-in) for each, and ``U @ onehot(c)`` reads a
     single column, a fan-in of 1 (``torch.nn.Embedding`` starts from N(0, 1), the same scale).
     """
