@@ -102,15 +102,12 @@ def last_hidden(rnn: RNN, codes: Sequence[Sequence[int]], batch_size: int = 2048
     """
     device = rnn.W.device
     out = torch.empty(len(codes), rnn.nhidden, dtype=rnn.W.dtype, device=device)
-    by_length: dict[int, list[int]] = defaultdict(list)
-    for i, c in enumerate(codes):
-        by_length[len(c)].append(i)
-    for ids in by_length.values():
+    words = EqualLengthWords(codes, device)
+    for n, group in words.groups.items():
+        ids = torch.tensor(words.members[n], device=device)
         for start in range(0, len(ids), batch_size):
-            chunk = ids[start:start + batch_size]
-            steps = torch.tensor([codes[i] for i in chunk], device=device).T      # steps x words
-            out[torch.tensor(chunk, device=device)] = hidden_states(
-                steps, rnn.U, rnn.b, rnn.W, rnn.nonlinearity == "relu")[-1]
+            out[ids[start:start + batch_size]] = hidden_states(
+                group[:, start:start + batch_size], rnn.U, rnn.b, rnn.W, rnn.nonlinearity == "relu")[-1]
     return out
 
 
@@ -141,18 +138,17 @@ def logits(rnn: RNN, codes: torch.Tensor) -> torch.Tensor:
 
 
 class EqualLengthWords:
-    """The training words as integer codes, grouped by length once, for ``logits`` and ``Trainer``."""
+    """Words as integer codes, grouped by length once: for ``Trainer``'s epochs and ``last_hidden``."""
 
     def __init__(self, codes: Sequence[Sequence[int]], device: torch.device | str = "cpu"):
         self.lengths = [len(c) for c in codes]
-        self.groups: dict[int, torch.Tensor] = {}      # length -> steps x words tensor
-        self.position: list[int] = []                  # index of each word in its group
-        members: dict[int, list[Sequence[int]]] = defaultdict(list)
-        for c in codes:
-            self.position.append(len(members[len(c)]))
-            members[len(c)].append(c)
-        for n, group in members.items():
-            self.groups[n] = torch.tensor(group, dtype=torch.long, device=device).T.contiguous()
+        self.members: dict[int, list[int]] = defaultdict(list)   # length -> its words' numbers, in group order
+        self.position: list[int] = []                             # index of each word in its group
+        for i, n in enumerate(self.lengths):
+            self.position.append(len(self.members[n]))
+            self.members[n].append(i)
+        self.groups = {n: torch.tensor([codes[i] for i in ids], dtype=torch.long, device=device).T.contiguous()
+                       for n, ids in self.members.items()}     # length -> steps x words tensor
         self.device = device
 
     def batches(self, batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -161,16 +157,7 @@ class EqualLengthWords:
 
     def nbatches(self, batch_size: int) -> int:
         """How many batches each epoch has (the same every epoch)."""
-        return sum(-(-len(group[0]) // batch_size) for group in self.groups.values())
-
-    def codes(self, batch: Sequence[int]) -> torch.Tensor:
-        """steps x batch codes of the words numbered ``batch`` (all of one length)."""
-        group = self.groups[self.lengths[batch[0]]]
-        return group[:, torch.tensor([self.position[i] for i in batch], device=self.device)]
-
-    def logits(self, rnn: RNN, batch: Sequence[int]) -> torch.Tensor:
-        """Logits of the words numbered ``batch`` (batch x nclasses), as ``rnn`` gives them."""
-        return logits(rnn, self.codes(batch))
+        return sum(-(-len(ids) // batch_size) for ids in self.members.values())
 
     def epoch_codes(self, batches: Sequence[Sequence[int]], targets: torch.Tensor
                     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -184,8 +171,8 @@ class EqualLengthWords:
                          targets[torch.tensor(ids, device=targets.device)])
         out, used = [], defaultdict(int)
         for batch in batches:
-            n, start = self.lengths[batch[0]], used[self.lengths[batch[0]]]
-            codes, target = sliced[n]
+            n = self.lengths[batch[0]]
+            (codes, target), start = sliced[n], used[n]
             out.append((codes[:, start:start + len(batch)], target[start:start + len(batch)]))
             used[n] += len(batch)
         return out
