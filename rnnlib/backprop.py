@@ -100,7 +100,7 @@ def bptt(X: torch.Tensor, W, U, b, V, targets, nonlinearity: str | None = "tanh"
     steps = []
     for t in range(T, 0, -1):
         z, h, h_prev, x, mask = Z[t - 1], H[t], H[t - 1], X[t - 1], M[t - 1]
-        dz = dh * fprime(z, f(z)) * mask
+        dz = dh * fprime(z, h) * mask                            # h = f(z) on the word's own steps
         dW += dz @ h_prev.T
         dU += dz @ x.T
         db += dz.sum(dim=1, keepdim=True)

@@ -1,6 +1,5 @@
 """What a beginner may throw at the library: random strings, bad arguments, diverging training."""
 import math
-import string
 
 import pytest
 import torch
