@@ -40,3 +40,19 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}={value!r}; allowed: {', '.join(allowed)}")
     return value
+
+
+def check_device(device: object):
+    """``device`` as a ``torch.device`` if this machine has it (``"cpu"``, ``"cuda"``, ``"mps"``), else a ``ValueError``."""
+    import torch
+
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r}; allowed: 'cpu', or 'cuda' / 'mps' where the machine has one") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, False) or (device.type == "cuda" and device.index is not None
+                                                   and device.index >= torch.cuda.device_count()):
+        raise ValueError(f"device={str(device)!r} is not available on this machine; "
+                         f"available: {', '.join(k for k, v in available.items() if v)}")
+    return device

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .checks import check_int
 from .download import NAMES_SHA256, NAMES_URL, find_names_dir
-from .vocab import normalize
+from .text import normalize
 
 # wordfreq's codes for a few of its languages; any other code is shown as is.
 LANGUAGE_NAMES = {
@@ -56,7 +56,9 @@ def words(
     unknown = [code for code in languages if code not in available]
     if unknown:
         raise ValueError(f"unknown language codes {unknown}; wordfreq has {', '.join(sorted(available))}")
-    if len(set(languages)) < 2:
+    if len(set(languages)) != len(languages):
+        raise ValueError(f"each language once, please: {languages} names one twice")
+    if len(languages) < 2:
         raise ValueError(f"need at least two different languages, got {languages}")
     check_int("per_language", per_language)
     check_int("min_length", min_length)
@@ -74,6 +76,9 @@ def words(
     X, y = [], []
     for code in languages:
         kept = [w for w in lists[code] if seen_in[w] == 1][:per_language]
+        if not kept:
+            raise ValueError(f"no word of {code!r} is left with min_length={min_length}: "
+                             f"wordfreq's frequent words are shorter; try a min_length below 15")
         X += kept
         y += [LANGUAGE_NAMES.get(code, code)] * len(kept)
     order = list(range(len(X)))
