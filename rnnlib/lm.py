@@ -1,6 +1,6 @@
 """A character language model from the same ``W``, ``U``, ``V``: ``o_t = V @ h_t`` predicts character t+1.
 
-Notebook 13 ('A language model') writes it out. One model for every language: a word
+Notebook 15 ('A language model') writes it out. One model for every language: a word
 ``w`` of language ``L`` is read as ``<L> w_1 .. w_n`` and its targets are ``w_1 .. w_n <end>``,
 so the first input tells the model which language to write. The loss is the cross-entropy
 summed over the steps; its gradient reaches every ``h_t`` (``RNN.backward`` at every step).

@@ -2,7 +2,7 @@
 
 ``RNN`` holds the four matrices as views of one vector ``theta`` (their gradients of one
 vector ``grad``), so that clipping and the optimizer are a few operations on whole vectors
-(notebook 10, 'Where the speed comes from'). ``Classifier`` reads ``o = V @ h_T``
+(notebook 16, 'Where the speed comes from'). ``Classifier`` reads ``o = V @ h_T``
 (notebook 6): its ``gradient`` is the loss's gradient ``softmax - onehot`` written out, then
 ``rnnlib.bptt.backward``; prediction runs the very same ``forward``.
 """
@@ -168,6 +168,6 @@ class Classifier:
         return self.labels.decode(self.predict_proba(words, unknown).argmax(dim=1))
 
     def states(self, word: str) -> torch.Tensor:
-        """``h_1 .. h_T`` of one word as the columns of an ``nhidden x T`` matrix (notebook 12)."""
+        """``h_1 .. h_T`` of one word as the columns of an ``nhidden x T`` matrix (notebook 13)."""
         (codes,), _ = self.encode([word])
         return self.rnn.forward(torch.tensor(codes, device=self.rnn.device)[:, None]).H[1:, 0].T.cpu()

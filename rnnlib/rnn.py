@@ -2,7 +2,7 @@
 
 Every cell reads ``W @ h_{t-1}`` and ``U @ x_t + b`` and returns ``h_t``; the simple cells
 (notebook 5, 'A nonlinearity and a bias') are ``h_t = f(W @ h_{t-1} + U @ x_t + b)``, the
-gated cell stacks three such blocks (notebook 14, 'The gated cell'). A cell is its ``step``
+gated cell stacks three such blocks (notebook 14, 'A gated cell from matrices'). A cell is its ``step``
 and the ``back`` step that the backward pass needs (``rnnlib.bptt``, notebook 8): adding a
 cell is one more entry of ``CELLS``.
 
@@ -93,7 +93,7 @@ def forward(cell: Cell, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor, codes
     """Every ``h_t`` of a batch of words: the one loop over time of ``rnnlib``.
 
     ``codes`` is ``T x batch`` (words left-padded with any code), ``mask`` marks the real
-    characters (a padded word keeps ``h_0`` until it starts, notebook 10); ``h0`` is
+    characters (a padded word keeps ``h_0`` until it starts, notebook 11); ``h0`` is
     ``batch x nhidden`` (zeros when None).
     """
     T, B = codes.shape

@@ -11,7 +11,7 @@ characters (notebook 1). A word left empty is refused, and so is one longer than
 ``MAX_WORD_LENGTH`` characters: what a word may cost is bounded before any work. Inner spaces
 are characters like any other. Shapes follow the notebooks: ``onehot(c)`` is a column ``x_t``,
 ``onehot_word`` stacks them, ``onehot_batch`` is ``T x nvocab x batch`` left-padded (notebook
-10). ``Batches`` groups encoded words by length for the trainers and for prediction.
+11). ``Batches`` groups encoded words by length for the trainers and for prediction.
 """
 from __future__ import annotations
 
@@ -252,7 +252,7 @@ class Batches:
 
     A target is a class number, or a list as long as the word (a language model's next symbols).
     ``equal_lengths`` and ``padded`` cut one epoch into batches ``(codes, mask, targets)`` with
-    ``codes`` steps x batch (notebook 10); ``apply`` runs a function over every word in order.
+    ``codes`` steps x batch (notebook 11); ``apply`` runs a function over every word in order.
     """
 
     def __init__(self, inputs: Sequence[Sequence[int]], targets: Sequence, device: torch.device | str = "cpu"):
@@ -287,7 +287,7 @@ class Batches:
         return batches
 
     def padded(self, batch_size: int, rng: random.Random) -> list[tuple]:
-        """Shuffled batches of any lengths, left-padded, with their mask (notebook 10's loop)."""
+        """Shuffled batches of any lengths, left-padded, with their mask (notebook 11's loop)."""
         order = list(range(len(self)))
         rng.shuffle(order)
         return [self.pad(order[s:s + batch_size]) for s in range(0, len(order), batch_size)]

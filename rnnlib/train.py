@@ -1,8 +1,8 @@
 """Training: per-record, minibatch and vectorized SGD, one epoch each; ``fit`` runs them; ``evaluate``.
 
     train_per_record    notebook 7: one word, one update
-    train_minibatch     notebook 9: each word of a batch run on its own, one update with their mean gradient
-    train_vectorized    notebook 10: the whole batch at once; batches of equal-length words by default
+    train_minibatch     notebook 10: each word of a batch run on its own, one update with their mean gradient
+    train_vectorized    notebook 11: the whole batch at once; batches of equal-length words by default
                         (no padding: 'Where the speed comes from'), or shuffled and left-padded
 
 All three get their gradient from the model (the written-out loss gradient and
@@ -75,7 +75,7 @@ def train_per_record(model, data: Batches, step: Step, rng: random.Random) -> tu
 
 def train_minibatch(model, data: Batches, step: Step, rng: random.Random, batch_size: int,
                     reduction: str = "mean") -> tuple[float, int, int]:
-    """One epoch of minibatch SGD (notebook 9): each word run on its own, one update per batch."""
+    """One epoch of minibatch SGD (notebook 10): each word run on its own, one update per batch."""
     order = list(range(len(data)))
     rng.shuffle(order)
     grad, total, right, count = model.rnn.grad, 0.0, 0, 0
@@ -92,7 +92,7 @@ def train_minibatch(model, data: Batches, step: Step, rng: random.Random, batch_
 
 def train_vectorized(model, data: Batches, step: Step, rng: random.Random, batch_size: int,
                      reduction: str = "mean", equal_lengths: bool = True) -> tuple[float, int, int]:
-    """One epoch of vectorized minibatch SGD (notebook 10): each batch through ``forward`` at once."""
+    """One epoch of vectorized minibatch SGD (notebook 11): each batch through ``forward`` at once."""
     batches = data.equal_lengths(batch_size, rng) if equal_lengths else data.padded(batch_size, rng)
     total, right, count = 0.0, 0, 0
     for number, (codes, mask, targets) in enumerate(batches, 1):
