@@ -1,4 +1,4 @@
-"""rnnlib.plot: the confusion matrix counts, clear errors, the word box, figures that draw."""
+"""rnnlib.show.plots: the confusion matrix counts, clear errors, figures that draw what they were given."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,9 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rnnlib.plot import (  # noqa: E402
-    WordBox, confusion_matrix, format_probabilities, plot_confusion, plot_history, row_rates,
-)
+from rnnlib.show.plots import confusion_matrix, plot_confusion, plot_history, row_rates  # noqa: E402
 from rnnlib.train import History  # noqa: E402
 
 CLASSES = ["English", "French", "German"]
@@ -115,55 +113,3 @@ def test_plot_confusion_rejects_a_matrix_that_does_not_fit_the_classes():
         plot_confusion(torch.eye(2), CLASSES)
     with pytest.raises(ValueError, match="a confusion matrix is square"):
         plot_confusion(torch.ones(2, 3), CLASSES[:2])
-
-
-# ---------------------------------------------------------------- the word box
-
-def fake_predict_proba(words):
-    """Probabilities from the word's length alone: enough to see the box follow its Text."""
-    if any(not w.isalpha() for w in words):
-        raise ValueError(f"{words[0]!r} has characters outside the vocabulary")
-    n = len(words[0])
-    scores = torch.tensor([[float(n == 3), float(n == 4), float(n >= 5)]]) * 4
-    return torch.softmax(scores, dim=1)
-
-
-def test_word_box_shows_the_probabilities_of_its_initial_word():
-    box = WordBox(fake_predict_proba, CLASSES)
-    assert box.text.value == "katze"
-    assert "word-box-input" in box.text._dom_classes
-    assert "word-probabilities" in box.probabilities._dom_classes
-    expected = format_probabilities(fake_predict_proba(["katze"])[0].tolist(), CLASSES)
-    assert box.probabilities.value == expected
-    assert "<b>German 0.96</b>" in expected
-
-
-def test_word_box_updates_when_the_text_changes():
-    box = WordBox(fake_predict_proba, CLASSES, value="cat")
-    assert "<b>English" in box.probabilities.value
-    box.text.value = "chat"
-    assert "<b>French" in box.probabilities.value
-    assert box.probabilities.value.count("·") == 2
-
-
-def test_word_box_shows_a_bad_word_s_error_instead_of_raising():
-    box = WordBox(fake_predict_proba, CLASSES)
-    box.text.value = "c<a>t1"
-    assert "has characters outside the vocabulary" in box.probabilities.value
-    assert "<a>" not in box.probabilities.value  # escaped, not HTML
-    box.text.value = "  "
-    assert box.probabilities.value == "<i>type a word</i>"
-    box.text.value = "chat"
-    assert "<b>French" in box.probabilities.value
-
-
-def test_word_box_refuses_a_predict_proba_of_the_wrong_shape():
-    with pytest.raises(ValueError, match=r"expected \(1, 3\), one probability per class"):
-        WordBox(lambda words: torch.ones(1, 2) / 2, CLASSES)
-    with pytest.raises(TypeError, match="predict_proba must be a function"):
-        WordBox("not a function", CLASSES)
-
-
-def test_format_probabilities_puts_the_most_probable_class_in_bold():
-    assert format_probabilities([0.12, 0.8, 0.08], CLASSES) == \
-        "English 0.12 · <b>French 0.80</b> · German 0.08"
