@@ -1,9 +1,12 @@
-"""How long the player takes to render one frame of the matrix recurrence.
+"""How long the players take to render one frame.
 
-    python benchmarks/bench_anim.py          # prints anim_ms_per_frame=<float>
+    python benchmarks/bench_anim.py     # prints anim_ms_per_frame=<median> (and _min, _max over seeds)
 
-The target is well under 50 ms a frame (nhidden=8, the 7-character vocabulary
-"acehktz"), so that a player for a typed word appears at once.
+anim_ms_per_frame: one frame of notebook 5's matrix player (nhidden=8, the 7-character vocabulary
+"acehktz"), the figure already laid out as in ``matrix_player``: the target is well under 50 ms,
+so that a player for a typed word appears at once. The ``*_word_ms`` lines: all the frames of
+"katze", layout and numbers included, for the matrix player, notebook 8's backward player and
+notebook 13's prediction player (nhidden 64, 3 classes). Medians over 5 seeds of the matrices.
 """
 from __future__ import annotations
 
@@ -16,28 +19,41 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 
-from rnnlib.cells import FramePainter  # noqa: E402
-from rnnlib.steps import unroll  # noqa: E402
-from rnnlib.vocab import Vocab  # noqa: E402
+from rnnlib.model import Classifier  # noqa: E402
+from rnnlib.show.frames import StepPainter, backward_player, loop_frames  # noqa: E402
+from rnnlib.show.heatmaps import prediction_player  # noqa: E402
+from rnnlib.text import Labels, Vocab  # noqa: E402
+
+VOCAB, WORD, SEEDS = Vocab("acehktz"), "katze", range(5)
 
 
-def ms_per_frame(nhidden: int = 8, word: str = "katze", repeats: int = 5) -> float:
-    """Median milliseconds to render one frame, the figure already laid out (as in ``player``)."""
-    vocab = Vocab("acehktz")
-    gen = torch.Generator().manual_seed(0)
-    W = torch.rand(nhidden, nhidden, generator=gen) - 0.5
-    U = torch.rand(nhidden, len(vocab), generator=gen) - 0.5
-    steps = unroll(word, vocab, W, U)
-    painter = FramePainter(word, vocab, W, U)
-    painter.png(steps[0])  # warm up: fonts and glyphs load on first use
-    times = []
-    for _ in range(repeats):
-        for step in steps:
-            start = time.perf_counter()
-            painter.png(step)
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def matrices(seed: int, nhidden: int = 8):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(*shape, generator=gen) - 0.5 for shape in ((nhidden, nhidden), (nhidden, len(VOCAB)),
+                                                                  (nhidden, 1), (3, nhidden))]
+
+
+def ms(render) -> float:
+    render()                                             # warm up: fonts and glyphs load on first use
+    start = time.perf_counter()
+    render()
+    return (time.perf_counter() - start) * 1000
+
+
+def ms_per_frame(seed: int) -> float:
+    """The median time of one frame of the laid-out painter (the numbers need not be the step's)."""
+    W, U, b, _ = matrices(seed)
+    painter, h = StepPainter(WORD, VOCAB, W, U, b, "tanh", 1.0), torch.rand(8)
+    return statistics.median(ms(lambda: painter.png(t, t, h, h, torch.eye(len(VOCAB))[t], h, h, h)) for t in range(1, 6))
+
+
+def report(name: str, values: list[float]) -> None:
+    print(f"{name}={statistics.median(values):.1f} {name}_min={min(values):.1f} {name}_max={max(values):.1f}")
 
 
 if __name__ == "__main__":
-    print(f"anim_ms_per_frame={ms_per_frame():.1f}")
+    report("anim_ms_per_frame", [ms_per_frame(s) for s in SEEDS])
+    report("matrix_word_ms", [ms(lambda: loop_frames(WORD, VOCAB, *matrices(s)[:3], "tanh")) for s in SEEDS])
+    report("backward_word_ms", [ms(lambda: backward_player(WORD, VOCAB, *matrices(s), 0)) for s in SEEDS])
+    clfs = [Classifier(VOCAB, Labels(["English", "French", "German"]), nhidden=64, seed=s) for s in SEEDS]
+    report("prediction_word_ms", [ms(lambda: prediction_player(c, WORD)) for c in clfs])
