@@ -209,9 +209,15 @@ def test_backward_steps_are_autograds():
     assert not torch.equal(dU[0], dU[4])
 
 
-def test_backward_player_shows_bptts_numbers_from_t_T_down_to_1():
+def test_backward_player_shows_bptts_numbers_from_t_T_down_to_1(monkeypatch):
     W, U, b, V = matrices(nhidden=4, seed=3)
+    figures, draw_figure = [], show_frames.backward_figure
+    monkeypatch.setattr(show_frames, "backward_figure", lambda *a: figures.append(draw_figure(*a)) or figures[-1])
     player = backward_player("katze", VOCAB, W, U, b, V, 2)
+    dU_auto = autograd_backward("katze", W, U, b, V, 2)[1]
+    for fig, t in zip(figures, range(5, 0, -1)):                     # each frame: dL/dU summed over steps 5..t
+        np.testing.assert_allclose(quadmeshes(fig)[-1].get_array().ravel(), sum(dU_auto[t - 1:]).flatten().numpy(),
+                                   rtol=1e-10, atol=1e-14)
     trace = forward(CELLS["tanh"], W, U, b, torch.tensor(VOCAB.encode("katze"))[:, None])
     dH = torch.zeros_like(trace.H)
     dH[-1] = (torch.softmax(trace.H[-1] @ V.T, dim=1) - F.one_hot(torch.tensor([2]), 3)) @ V
@@ -297,8 +303,9 @@ def test_prediction_player_shows_softmax_of_V_h_t_of_every_prefix():
             f"{c} {v:.2f}" for c, v in zip(["English", "French", "German"], probabilities.tolist()))
     images = [bytes(f.children[1].value) for f in player.stack.children]
     assert len({PIL.Image.open(io.BytesIO(i)).size for i in images}) == 1 and len(set(images)) == 5
-    grey = [grey_pixels(i) for i in images]
-    assert all(a > b for a, b in zip(grey, grey[1:])) and grey[-1] < grey[0] / 10   # one column less to come a step
+    grey = [grey_pixels(i) for i in images]                          # frame k: the 4 - k columns still to come
+    column = (grey[0] - grey[-1]) / 4
+    assert column > 100 and all(abs(a - b - column) < 0.1 * column for a, b in zip(grey, grey[1:]))
     player.word_box.value = "dog"
     assert "outside the vocabulary" in player.message.value and len(player.stack.children) == 5
     player.word_box.value = "chat"
