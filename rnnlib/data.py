@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import check_int
+from .checks import check_int, check_seed, quote
 from .download import NAMES_SHA256, NAMES_URL, find_names_dir
 from .text import normalize
 
@@ -44,24 +44,25 @@ def words(
     word found in the frequency list of more than one of the languages
     (``"in"``, ``"die"`` in English and German) is dropped from all of them:
     it has no single right answer. What remains is shuffled with
-    ``seed``. Returns ``(X, y)``: the words and their language names.
+    ``seed``. Returns ``(X, y)``: the words and their language names. Asking for more words
+    of a language than it has so (or for a language twice) is an error, never a shorter answer.
     """
     import wordfreq
 
-    if isinstance(languages, str):
-        raise TypeError(f"languages must be a list of wordfreq codes such as ['en', 'fr'], got the string "
-                        f"{languages!r}")
+    if not isinstance(languages, (list, tuple)) or not all(isinstance(code, str) for code in languages):
+        raise TypeError(f"languages must be a list of wordfreq codes such as ['en', 'fr'], got {quote(languages)}")
     languages = list(languages)
     available = wordfreq.available_languages(wordlist="best")
     unknown = [code for code in languages if code not in available]
     if unknown:
-        raise ValueError(f"unknown language codes {unknown}; wordfreq has {', '.join(sorted(available))}")
+        raise ValueError(f"unknown language codes {quote(unknown, 80)}; wordfreq has {', '.join(sorted(available))}")
     if len(set(languages)) != len(languages):
-        raise ValueError(f"each language once, please: {languages} names one twice")
+        raise ValueError(f"each language once, please: {quote(languages, 80)} names one twice")
     if len(languages) < 2:
         raise ValueError(f"need at least two different languages, got {languages}")
     check_int("per_language", per_language)
     check_int("min_length", min_length)
+    check_seed("seed", seed)
 
     def keep(w: str) -> bool:
         return w.isalpha() and len(w) >= min_length
@@ -79,6 +80,10 @@ def words(
         if not kept:
             raise ValueError(f"no word of {code!r} is left with min_length={min_length}: "
                              f"wordfreq's frequent words are shorter; try a min_length below 15")
+        if len(kept) < per_language:
+            raise ValueError(f"only {len(kept):,} of the {4 * per_language:,} most frequent {code!r} words are "
+                             f"alphabetic, of at least {min_length} letters and in no other language's list: fewer than "
+                             f"per_language={per_language:,}; ask for fewer words, or shorter ones")
         X += kept
         y += [LANGUAGE_NAMES.get(code, code)] * len(kept)
     order = list(range(len(X)))
@@ -99,8 +104,9 @@ def split(
     """
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} records but y has {len(y)}")
-    if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be between 0 and 1, got {valid_fraction}")
+    if not isinstance(valid_fraction, (int, float)) or isinstance(valid_fraction, bool) or not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be a number between 0 and 1, got {quote(valid_fraction)}")
+    check_seed("seed", seed)
     by_class = defaultdict(list)
     for i, label in enumerate(y):
         by_class[label].append(i)
@@ -138,7 +144,8 @@ class CleaningReport:
 def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], CleaningReport]:
     """Drop junk lines and duplicates; report names of several languages.
 
-    * ``To The First Page`` lines (scraping leftovers in Russian.txt) go;
+    * ``To The First Page`` lines (scraping leftovers in Russian.txt) go, whatever spaces
+      they have (one holds a no-break space, which no vocabulary may hold);
     * a (name, language) pair seen before goes: duplicates must not end up on
       both sides of a train/validation split. Names are compared as the model
       sees them (``normalize``), so ``Weiß`` duplicates ``Weiss`` and ``An``
@@ -150,7 +157,7 @@ def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, st
     seen, kept = set(), []
     for name, language in pairs:
         key = (normalize(name), language)
-        if name in JUNK_LINES:
+        if " ".join(name.split()) in JUNK_LINES:
             report.junk += 1
         elif key in seen:
             report.duplicates += 1

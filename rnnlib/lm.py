@@ -32,7 +32,7 @@ class LanguageModel:
             raise TypeError(f"LanguageModel takes a Vocab, got {type(vocab).__name__}")
         self.vocab = vocab
         self.labels = languages if isinstance(languages, Labels) else Labels(list(languages), minimum=1)
-        if not 0 <= dropout < 1:
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be at least 0 and below 1, got {dropout!r}")
         self.dropout, self.end = dropout, len(vocab)
         self.rnn = rnn or RNN(len(vocab) + len(self.labels), nhidden, len(vocab) + 1, cell, seed, dtype)

@@ -1,17 +1,12 @@
 """Characters and labels as numbers: the one normalisation rule, vocabularies, batches.
 
-What a word is, everywhere a word enters the library (building a vocabulary, training,
-prediction, the command line, the live boxes of the static site):
-
-    word -> leading and trailing whitespace removed
-         -> case folded (``str.casefold``: lower case, and ``ß`` -> ``ss``), then Unicode NFC
-
-So ``"Katze"``, ``" katze "`` and ``"e" + U+0301`` for ``"é"`` meet the model as the same
-characters (notebook 1). A word left empty is refused, and so is one longer than
-``MAX_WORD_LENGTH`` characters: what a word may cost is bounded before any work. Inner spaces
-are characters like any other. Shapes follow the notebooks: ``onehot(c)`` is a column ``x_t``,
-``onehot_word`` stacks them, ``onehot_batch`` is ``T x nvocab x batch`` left-padded (notebook
-11). ``Batches`` groups encoded words by length for the trainers and for prediction.
+What a word is, wherever a word enters the library (vocabulary, training, prediction, the
+command line, the static site): leading and trailing whitespace removed, case folded
+(``str.casefold``: ``ß`` -> ``ss``), then Unicode NFC; so ``"Katze"``, ``" katze "`` and
+``"e" + U+0301`` for ``"é"`` are the same characters (notebook 1). A word left empty is refused,
+and so is one longer than ``MAX_WORD_LENGTH`` characters, before any work. Shapes follow the
+notebooks: ``onehot(c)`` is a column ``x_t``, ``onehot_batch`` is ``T x nvocab x batch``
+left-padded (notebook 11). ``Batches`` groups encoded words by length (no padding).
 """
 from __future__ import annotations
 
@@ -22,15 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
-from .checks import check_choice
+from .checks import check_choice, quote  # noqa: F401 (quote: text.quote, the messages' cut repr)
 
 UNKNOWN_POLICIES = ("error", "skip")
 MAX_WORD_LENGTH = 1000
-
-
-def quote(text: str, limit: int = 40) -> str:
-    """``repr(text)``, cut to about ``limit`` characters: safe to print (escapes, tabs, newlines are escaped)."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
 
 
 def normalize(word: str) -> str:
@@ -40,9 +30,7 @@ def normalize(word: str) -> str:
     ('strasse', True)
     """
     check_word(word)
-    if len(word) > 4 * MAX_WORD_LENGTH:     # before folding it: a word's cost is bounded first
-        raise ValueError(f"{quote(word)} is too long: a word has at most {MAX_WORD_LENGTH:,} characters")
-    folded = fold(word.strip())
+    folded = fold(word.strip()) if len(word) <= 4 * MAX_WORD_LENGTH else word   # bounded before it is folded
     if not folded:
         raise ValueError("empty word: a word needs at least one character other than spaces")
     if len(folded) > MAX_WORD_LENGTH:
@@ -56,9 +44,9 @@ def fold(text: str) -> str:
 
 
 def check_word(word: object) -> None:
-    """Raise a one-line error unless ``word`` is a string (``normalize`` refuses an empty one)."""
+    """A one-line ``TypeError`` unless ``word`` is a string (``normalize`` refuses an empty one)."""
     if not isinstance(word, str):
-        raise TypeError(f"expected a word as a str, got {type(word).__name__}: {quote(repr(word))}")
+        raise TypeError(f"expected a word as a str, got {type(word).__name__}: {quote(word)}")
 
 
 def check_words(words: object) -> list[str]:
@@ -80,7 +68,7 @@ def hint(missing: Iterable[str], chars: Iterable[str]) -> str:
     """
     chars = set(chars)
     accents, separators, digits = [], [], []
-    for c in missing:
+    for c in list(missing)[:10]:                                   # a hint, not an inventory
         base = unicodedata.normalize("NFD", c)[0]
         if base != c and base in chars:
             accents.append(f"{c!r} is not in the vocabulary but {base!r} is: write {base!r}")
@@ -90,8 +78,8 @@ def hint(missing: Iterable[str], chars: Iterable[str]) -> str:
             separators.append(repr(c))
     hints = accents
     if separators:
-        hints.append(f"{', '.join(separators)} {'separates' if len(separators) == 1 else 'separate'} "
-                     f"words: give the parts one at a time")
+        hints.append(f"{', '.join(separators)} separate{'s' * (len(separators) == 1)} words: give the parts "
+                     f"one at a time")
     if digits:
         hints.append(f"{', '.join(digits)} {'is a digit' if len(digits) == 1 else 'are digits'}: "
                      f"the model knows only letters")
@@ -105,23 +93,19 @@ class Vocab:
         chars = list(chars)
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:
-                raise ValueError(f"a vocabulary holds single characters, got {quote(repr(c))}")
+                raise ValueError(f"a vocabulary holds single characters, got {quote(c)}")
             if fold(c) != c or not c.isprintable():   # normalize would never let it through
                 raise ValueError(f"{c!r} can never occur in a normalised word (it folds to {fold(c)!r}, or is "
-                                 f"not printable): a vocabulary holds lower-case, NFC characters")
-        if len(set(chars)) != len(chars):
-            raise ValueError("a vocabulary cannot hold the same character twice")
-        if not chars:
-            raise ValueError("a vocabulary needs at least one character")
+                                 f"not printable): a vocabulary holds lower-case, NFC, printable characters")
+        if not chars or len(set(chars)) != len(chars):
+            raise ValueError(f"a vocabulary holds at least one character, each once; got {quote(''.join(chars))}")
         self.chars: list[str] = chars
         self.index: dict[str, int] = {c: i for i, c in enumerate(chars)}
 
     @classmethod
     def from_words(cls, words: Iterable[str]) -> "Vocab":
         """The sorted set of characters in ``words`` (after normalisation)."""
-        words = list(words)
-        if not words:
-            raise ValueError("cannot build a vocabulary from no words")
+        words = check_words(words if isinstance(words, (str, list, tuple)) else list(words))
         return cls(sorted({c for w in words for c in normalize(w)}))
 
     def __len__(self) -> int:
@@ -137,11 +121,8 @@ class Vocab:
         return isinstance(other, Vocab) and self.chars == other.chars
 
     def encode(self, word: str, unknown: str = "error") -> list[int]:
-        """The integers of ``word``'s characters.
-
-        ``unknown="error"`` (the default) refuses a character outside the
-        vocabulary; ``unknown="skip"`` drops it, and refuses a word left empty.
-        """
+        """The integers of ``word``'s characters; a character outside the vocabulary is refused
+        (``unknown="error"``) or dropped (``"skip"``, which refuses a word left empty)."""
         check_choice("unknown", unknown, UNKNOWN_POLICIES)
         return self._codes(normalize(word), unknown)
 
@@ -152,23 +133,15 @@ class Vocab:
             tip = hint(missing, self.chars)
             if len(missing) < len(set(word)):  # something would be left to predict from
                 tip += ("; or " if tip else "") + "pass unknown='skip' to drop them"
-            raise ValueError(
-                f"{quote(word)} has characters outside the vocabulary: {quote(''.join(missing))}; "
-                f"the vocabulary holds {''.join(self.chars)!r}{f' ({tip})' if tip else ''}"
-            )
+            raise ValueError(f"{quote(word)} has characters outside the vocabulary: {quote(''.join(missing))}; "
+                             f"the vocabulary holds {quote(''.join(self.chars), 100)}{f' ({tip})' if tip else ''}")
         if not codes:
-            raise ValueError(f"{quote(word)} has no character of the vocabulary {''.join(self.chars)!r}")
+            raise ValueError(f"{quote(word)} has no character of the vocabulary {quote(''.join(self.chars), 100)}")
         return codes
 
     def decode(self, codes: Iterable[int]) -> str:
         """The word whose characters have these integers."""
-        out = []
-        for i in codes:
-            i = int(i)
-            if not 0 <= i < len(self.chars):
-                raise ValueError(f"code {i} is outside the vocabulary's range 0..{len(self.chars) - 1}")
-            out.append(self.chars[i])
-        return "".join(out)
+        return "".join(self.chars[index(i, len(self), "a character code")] for i in codes)
 
     def onehot(self, c: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The one-hot column ``x_t`` of character ``c``: shape ``(len(vocab), 1)``."""
@@ -192,11 +165,8 @@ class Vocab:
 
     def onehot_batch(self, words: Sequence[str], unknown: str = "error", dtype: torch.dtype = torch.float32
                      ) -> torch.Tensor:
-        """A batch as a 3-D tensor ``(maxlen, len(vocab), batch)``, words left-padded.
-
-        Column ``b`` of ``X[t]`` is word ``b``'s ``x_t``; a word shorter than the
-        longest gets zero columns first, so every word ends at the last step.
-        """
+        """A batch ``(maxlen, len(vocab), batch)``: column ``b`` of ``X[t]`` is word ``b``'s ``x_t``, a shorter
+        word gets zero columns first (left-padded), so every word ends at the last step."""
         encoded = [self.encode(w, unknown) for w in check_words(words)]
         maxlen = max(len(codes) for codes in encoded)
         steps, chars, columns = [], [], []             # where the ones go, for one assignment
@@ -209,17 +179,29 @@ class Vocab:
         return X
 
 
+def index(i: object, n: int, what: str) -> int:
+    """``i`` if it is a whole number from 0 to ``n - 1`` (an int, or a tensor holding one), else a ``ValueError``."""
+    try:
+        k = int(i)
+        ok = not isinstance(i, (bool, str)) and bool(k == i) and 0 <= k < n
+    except (TypeError, ValueError, RuntimeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} must be a whole number from 0 to {n - 1}, got {quote(i)}")
+    return k
+
+
 class Labels:
     """Label encoding of the targets: class names <-> integers 0..n-1."""
 
     def __init__(self, classes: Iterable[str], minimum: int = 2):
-        classes = list(classes)
-        if not all(isinstance(c, str) and c for c in classes):
-            raise TypeError(f"class names are non-empty strings, got {quote(repr(classes))}")
+        classes = list(classes) if not isinstance(classes, str) else None
+        if classes is None or not all(isinstance(c, str) and c for c in classes):
+            raise TypeError(f"class names are non-empty strings, got {quote(classes)}")
         if len(set(classes)) != len(classes):
             raise ValueError("class names must be distinct")
         if len(classes) < minimum:
-            raise ValueError(f"need at least {minimum} classes, got {classes!r}")
+            raise ValueError(f"need at least {minimum} classes, got {quote(classes)}")
         self.classes: list[str] = classes
         self.index: dict[str, int] = {c: i for i, c in enumerate(classes)}
 
@@ -231,20 +213,17 @@ class Labels:
 
     def encode(self, y: Iterable[str]) -> torch.Tensor:
         """Integer targets, a ``long`` tensor."""
+        if isinstance(y, str):
+            raise TypeError(f"expected a list of labels, got the string {quote(y)}")
         y = list(y)
-        unknown = sorted({label for label in y if label not in self.index})
+        unknown = sorted({label for label in y if label not in self.index}, key=str)
         if unknown:
-            raise ValueError(f"unknown labels {unknown!r}; known: {self.classes!r}")
+            raise ValueError(f"unknown labels {quote(unknown, 80)}; known: {quote(self.classes, 200)}")
         return torch.tensor([self.index[label] for label in y], dtype=torch.long)
 
     def decode(self, codes: Iterable[int]) -> list[str]:
         """The class names of these integers; one outside 0..n-1 is an error (never a wrapped index)."""
-        out = []
-        for i in codes:
-            if not 0 <= int(i) < len(self.classes) or int(i) != i:
-                raise ValueError(f"class number {i!r} is outside 0..{len(self.classes) - 1}")
-            out.append(self.classes[int(i)])
-        return out
+        return [self.classes[index(i, len(self), "a class number")] for i in codes]
 
 
 class Batches:

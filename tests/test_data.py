@@ -9,7 +9,7 @@ import pytest
 
 from rnnlib import data, download
 from rnnlib.download import DataError
-from rnnlib.vocab import normalize
+from rnnlib.text import normalize
 
 # The surnames files: $RNNLIB_DATA/names (the root conftest.py points it at ../shared/data when that exists).
 DATA_DIR = Path(os.environ.get("RNNLIB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data").resolve()
@@ -57,13 +57,33 @@ def test_words_more_languages():
     assert set(y) == {"English", "French", "German", "Spanish"}
 
 
-def test_words_bad_arguments():
-    with pytest.raises(ValueError, match="unknown language codes \\['xx'\\]"):
-        data.words(languages=["en", "xx"])
-    with pytest.raises(ValueError, match="at least two different languages"):
-        data.words(languages=["en", "en"])
-    with pytest.raises(ValueError, match="per_language must be a positive integer"):
-        data.words(per_language=0)
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(languages=["en", "xx"]), ValueError, r"unknown language codes \['xx'\]"),
+    (dict(languages=["en"]), ValueError, "at least two different languages"),
+    (dict(languages=["en", "en", "fr"]), ValueError, r"each language once, please: \['en', 'en', 'fr'\] names one"),
+    (dict(languages=None), TypeError, "languages must be a list of wordfreq codes such as"),
+    (dict(languages=["en", 3]), TypeError, "languages must be a list of wordfreq codes"),
+    (dict(languages=["x" * 100_000, "en"]), ValueError, r"unknown language codes \['xxxx.*\.\.\. \(100,004 "
+                                                         r"characters\)"),
+    (dict(per_language=0), ValueError, "per_language must be a positive integer"),
+    (dict(per_language=1.5), ValueError, "per_language must be a positive integer"),
+    (dict(min_length=0), ValueError, "min_length must be a positive integer"),
+    (dict(min_length=100), ValueError, "no word of 'en' is left with min_length=100"),
+    (dict(per_language=100, min_length=8), ValueError, r"only 17 of the 400 most frequent 'en' words are alphabetic, "
+                                                       r"of at least 8 letters .*: fewer than per_language=100"),
+    (dict(seed=None), ValueError, "seed must be a whole number from 0 to 2\\*\\*64 - 1, got None"),
+    (dict(seed=-1), ValueError, "seed must be a whole number"), (dict(seed="0"), ValueError, "got '0'"),
+    (dict(seed=1.5), ValueError, "got 1.5"), (dict(seed=True), ValueError, "got True"),
+])
+def test_words_refuses_bad_arguments_before_any_work(kwargs, error, message):
+    with pytest.raises(error, match=message) as err:
+        data.words(**kwargs)
+    assert len(str(err.value)) < 400
+
+
+def test_words_gives_what_it_is_asked_or_says_why_not():
+    X, y = data.words(per_language=100, min_length=4)
+    assert Counter(y) == {"English": 100, "French": 100, "German": 100} and min(map(len, X)) >= 4
 
 
 # ------------------------------------------------------------------ split
@@ -78,11 +98,18 @@ def test_split_is_stratified_disjoint_and_seeded():
     assert data.split(X, y, 0.25, seed=3) == (X_train, X_valid, y_train, y_valid)
 
 
-def test_split_bad_arguments():
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(valid_fraction=1.5), "valid_fraction must be a number between 0 and 1, got 1.5"),
+    (dict(valid_fraction="0.2"), "valid_fraction must be a number between 0 and 1, got '0.2'"),
+    (dict(valid_fraction=float("nan")), "got nan"), (dict(valid_fraction=0), "got 0"),
+    (dict(seed=None), "seed must be a whole number"), (dict(seed="0"), "seed must be a whole number"),
+    (dict(seed=-1), "seed must be a whole number"), (dict(seed=1.5), "seed must be a whole number"),
+])
+def test_split_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match="X has 2 records but y has 1"):
         data.split(["a", "b"], ["x"])
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        data.split(["a", "b"], ["x", "y"], valid_fraction=1.5)
+    with pytest.raises(ValueError, match=message):
+        data.split(["a", "b"], ["x", "y"], **kwargs)
 
 
 # --------------------------------------------------------------- surnames
@@ -93,6 +120,12 @@ def test_clean_surnames_drops_junk_and_duplicates_and_reports_multi_language():
     assert kept == [("Abbott", "English"), ("Abbott", "Scottish"), ("Ivanov", "Russian")]
     assert (report.raw, report.junk, report.duplicates, report.kept) == (5, 1, 1, 3)
     assert report.multi_language == {"abbott": ["English", "Scottish"]}
+
+
+def test_a_junk_line_is_junk_whatever_its_spaces():
+    kept, report = data.clean_surnames([("To The First\xa0 Page", "Russian"), ("To  The First Page", "Russian"),
+                                        ("First", "English")])
+    assert kept == [("First", "English")] and report.junk == 2
 
 
 def test_clean_surnames_compares_names_as_the_model_sees_them():
@@ -108,12 +141,13 @@ def test_clean_surnames_compares_names_as_the_model_sees_them():
 def test_surnames_from_shared_data():
     X, y = data.surnames(data_dir=SHARED_NAMES.parent, download=False)
     _, report = data.clean_surnames(data.read_names_dir(SHARED_NAMES))
-    assert report.raw == 20074 and report.junk == 23  # all in Russian.txt
-    assert len(X) == len(y) == report.kept == 20074 - 23 - report.duplicates
+    assert report.raw == 20074 and report.junk == 24  # all in Russian.txt, one with a no-break space
+    assert len(X) == len(y) == report.kept == 20074 - 24 - report.duplicates
     assert len(set(y)) == 18
     assert len({(normalize(x), label) for x, label in zip(X, y)}) == len(X)  # no duplicates left
     assert "To The First Page" not in X
-    assert (report.duplicates, report.kept) == (2045, 18006)
+    assert (report.duplicates, report.kept) == (2045, 18005)
+    assert all(c.isprintable() for x in X for c in x)     # every name can be in a vocabulary
     assert report.multi_language["abel"] == ["English", "French", "German", "Russian", "Spanish"]
 
 
@@ -205,7 +239,7 @@ def test_pinned_sums_match_the_shared_list():
 # ------------------------------------------------ issue 14: findings 9, 12, 14
 def test_words_takes_a_list_of_codes_not_a_string():
     with pytest.raises(TypeError, match=r"languages must be a list of wordfreq codes such as \['en', 'fr'\], "
-                                        r"got the string 'en,fr'"):
+                                        r"got 'en,fr'"):
         data.words(languages="en,fr")
 
 
@@ -224,9 +258,13 @@ def test_split_one_rule_every_class_keeps_a_record_to_train_on(valid_fraction):
     assert Counter(y_valid)["one"] == 0
 
 
-def test_surnames_has_one_return_shape():
-    import inspect
-    assert "return_report" not in inspect.signature(data.surnames).parameters
+@needs_names
+def test_surnames_returns_one_shape_two_parallel_lists_of_strings():
+    result = data.surnames(data_dir=SHARED_NAMES.parent, download=False)
+    assert isinstance(result, tuple) and len(result) == 2
+    X, y = result
+    assert isinstance(X, list) and isinstance(y, list) and len(X) == len(y) > 0
+    assert all(isinstance(w, str) and w for w in X) and set(map(type, y)) == {str}
 
 
 def _names_folder(root: Path) -> Path:
