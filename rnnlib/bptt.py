@@ -4,7 +4,7 @@ Notebook 8 ('Backpropagation through time, by hand') writes it for one word. Fro
 loss's gradient on every ``h_t`` (``dH``), step by step from ``t = T`` down to 1::
 
     dL/dh_t      += what comes back from step t + 1
-    dL/dz_t       = cell.back(dL/dh_t)               (tanh: dL/dh_t * (1 - h_t^2))
+    dL/dz_t       = the cell's back step             (tanh: dL/dh_t * (1 - h_t^2))
     dL/dh_{t-1}   = dL/dz_t @ W  (+ the gate's share, for the GRU)
     dL/dW = sum_t dz_t^T h_{t-1},  dL/dU[:, x_t] += dz_t,  dL/db = sum_t dz_t
 
@@ -28,6 +28,7 @@ class Gradients:
     b: torch.Tensor
     h0: torch.Tensor | None   # computed when h_0 was given (or with steps=True)
     dh: torch.Tensor | None   # (T + 1) x batch x nhidden (dh[0] is dL/dh_0), with steps=True
+    dz: torch.Tensor | None   # T x batch x gates*nhidden: each step's dL/d(U@x_t + b), with steps=True
 
 
 def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps: bool = False) -> Gradients:
@@ -65,4 +66,5 @@ def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps
     dW = dWh[first:].reshape(-1, width).T @ H[first:-1].reshape(-1, H.shape[2])
     dUT = torch.zeros(nvocab, width, dtype=H.dtype, device=H.device)
     dUT.index_add_(0, trace.codes.reshape(-1), dUx.reshape(-1, width))
-    return Gradients(dW, dUT.T, dUx.reshape(-1, width).sum(0)[:, None], dh if to_h0 else None, dh_seen)
+    return Gradients(dW, dUT.T, dUx.reshape(-1, width).sum(0)[:, None], dh if to_h0 else None, dh_seen,
+                     dUx if steps else None)

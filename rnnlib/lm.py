@@ -121,24 +121,29 @@ class LanguageModel:
         check_int("n", n)
         check_positive("temperature", temperature)
         check_int("max_length", max_length)
-        if n > 10_000 or max_length > MAX_WORD_LENGTH or temperature > 100:
-            raise ValueError(f"sample at most 10,000 words of at most {MAX_WORD_LENGTH} letters, temperature "
-                             f"at most 100; got n={n}, max_length={max_length}, temperature={temperature}")
+        if n > 10_000 or max_length > MAX_WORD_LENGTH or not 0.01 <= temperature <= 100:
+            raise ValueError(f"sample at most 10,000 words of at most {MAX_WORD_LENGTH} letters, at a temperature "
+                             f"from 0.01 to 100; got n={n}, max_length={max_length}, temperature={temperature}")
         generator = torch.Generator().manual_seed(check_seed("seed", seed))
         x = torch.full((1, n), self.start(language), device=self.rnn.device)
-        h, drawn, dists = None, [], []
+        h, drawn, dists, ended = None, [], [], torch.zeros(n, dtype=torch.bool)
         for _ in range(max_length + 1):                      # each draw feeds the next x_t
             h = self.rnn.forward(x, h0=h).H[-1]
             p = torch.softmax((h @ self.rnn.V.T).double().cpu() / temperature, dim=1)
+            if not torch.isfinite(p).all():
+                raise ValueError(f"the model's scores stopped being finite after {len(drawn)} letters "
+                                 f"(h overflowed in this {self.rnn.cell.name} model): it cannot sample")
             x = torch.multinomial(p, 1, generator=generator).T.to(self.rnn.device)
-            drawn.append(x[0].tolist())
-            dists.append(p)
-            if all(self.end in column for column in zip(*drawn)):
+            drawn.append(x[0].cpu())
+            if steps:
+                dists.append(p)
+            ended |= drawn[-1] == self.end
+            if ended.all():
                 break
-        words, trails = [], []
-        for k in range(n):
-            column = [step[k] for step in drawn]
+        columns, words, trails = torch.stack(drawn, dim=1).tolist(), [], []
+        for k, column in enumerate(columns):
             length = column.index(self.end) if self.end in column else max_length
             words.append(self.vocab.decode(column[:length]))
-            trails.append(torch.stack([p[k] for p in dists[:length + 1]]))
+            if steps:
+                trails.append(torch.stack([p[k] for p in dists[:length + 1]]))
         return (words, trails) if steps else words

@@ -132,7 +132,7 @@ def test_one_loop_over_time_each():
     loops = []
     for path in pathlib.Path(rnnlib.__file__).parent.rglob("*.py"):
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"for t in range|\.step\(|cell\.back\(", line):
+            if re.search(r"for t in range|cell\.step\(|cell\.back\(", line):
                 loops.append(f"{path.name}:{line.strip()}")
     assert sorted(loops) == sorted([
         "rnn.py:for t in range(T):",

@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 from ..bptt import backward
 from ..checks import check_choice, check_int
 from ..model import softmax_minus_onehot
-from ..rnn import CELLS, Trace, forward
+from ..rnn import CELLS, forward
 from ..text import Vocab
 from .draw import (HIGHLIGHT, ONEHOT_CMAP, Cells, arrow, cell_inches, characters, check_steps, largest_abs, new_figure,
                    unit_axes)
@@ -77,13 +77,14 @@ def scalar_matrices(vocab: Vocab, weight: float = 1) -> tuple[torch.Tensor, torc
 def backward_steps(codes: list[int], W, U, b, V, target: int, cell: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``dL/dh_t`` (row t - 1) and ``dL/dU`` summed over steps T..t (``T x nh x nvocab``), t = 1..T, for the
     loss ``-log softmax(V @ h_T)[target]``: ``bptt.backward`` over ``forward``'s trace, and for each sum
-    over the trace's steps t..T (notebook 8, 'BPTT by hand')."""
+    over steps t..T of each step's share (notebook 8, 'BPTT by hand')."""
     trace = forward(CELLS[cell], W, U, b, torch.tensor(codes)[:, None])
     dH = torch.zeros_like(trace.H)
     dH[-1] = softmax_minus_onehot(trace.H[-1] @ V.T, torch.tensor([target]))[1] @ V
-    dh = backward(trace, W, U.shape[1], dH, steps=True).dh[1:, 0]
-    dU = torch.stack([backward(Trace(trace.cell, trace.codes[k:], None, trace.H[k:], trace.saved[k:], True),
-                               W, U.shape[1], dH[k:]).U for k, _ in enumerate(codes)])
+    back = backward(trace, W, U.shape[1], dH, steps=True)
+    columns = torch.zeros(len(codes), U.shape[1], U.shape[0], dtype=W.dtype)
+    columns[torch.arange(len(codes)), torch.tensor(codes)] = back.dz[:, 0]      # step t feeds column x_t
+    dh, dU = back.dh[1:, 0], columns.flip(0).cumsum(0).flip(0).transpose(1, 2)   # summed over steps t..T
     return dh, dU
 
 
