@@ -27,7 +27,7 @@ class LanguageModel:
     on their way to ``V`` while training."""
 
     def __init__(self, vocab: Vocab, languages: Labels | Sequence[str], nhidden: int = 128, cell: str = "gru",
-                 seed: int = 0, dtype: str = "float32", dropout: float = 0.0, rnn: RNN | None = None):
+                 seed: int = 0, dtype: str | None = None, dropout: float = 0.0, rnn: RNN | None = None):
         if not isinstance(vocab, Vocab):
             raise TypeError(f"LanguageModel takes a Vocab, got {type(vocab).__name__}")
         self.vocab = vocab

@@ -26,14 +26,15 @@ class RNN:
 
     ``W`` (gates*nhidden x nhidden) and ``V`` (nout x nhidden) start uniform in +-1/sqrt(nhidden)
     as ``torch.nn.RNN`` draws its weights, ``U`` in +-1 (``U @ onehot(c)`` reads one column: a
-    fan-in of 1, notebook 6), ``b`` at zero.
+    fan-in of 1, notebook 6), ``b`` at zero. ``dtype`` "float32" or "float64"; left out, torch's default
+    (``torch.set_default_dtype``), as ``torch.nn`` does.
     """
 
     def __init__(self, nin: int, nhidden: int, nout: int, cell: str = "tanh", seed: int = 0,
-                 dtype: str = "float32", device: str | torch.device = "cpu"):
+                 dtype: str | None = None, device: str | torch.device = "cpu"):
         self.nin, self.nhidden, self.nout = check_int("nin", nin), check_int("nhidden", nhidden), check_int("nout", nout)
         self.cell = CELLS[check_choice("cell", cell, CELLS)]
-        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.dtype = check_choice("dtype", dtype or str(torch.get_default_dtype()).removeprefix("torch."), DTYPES)
         rows = self.cell.gates * nhidden
         self.shapes = {"W": (rows, nhidden), "U": (rows, nin), "b": (rows, 1), "V": (nout, nhidden)}
         size = sum(math.prod(s) for s in self.shapes.values())
@@ -45,7 +46,7 @@ class RNN:
         theta = torch.cat([((torch.rand(math.prod(shape), generator=generator, dtype=torch.float64) * 2 - 1)
                             * (1.0 if name == "U" else 0.0 if name == "b" else bound))
                            for name, shape in self.shapes.items()])
-        self._place(theta.to(DTYPES[dtype]).to(check_device(device)))
+        self._place(theta.to(DTYPES[self.dtype]).to(check_device(device)))
 
     def _place(self, theta: torch.Tensor) -> None:
         self.theta, self.grad = theta, torch.zeros_like(theta)
@@ -101,7 +102,7 @@ class Classifier:
     """An ``RNN`` reading ``o = V @ h_T``, with the vocabulary and the class names it was trained with."""
 
     def __init__(self, vocab: Vocab, labels: Labels, nhidden: int = 64, cell: str = "tanh", seed: int = 0,
-                 dtype: str = "float32", rnn: RNN | None = None):
+                 dtype: str | None = None, rnn: RNN | None = None):
         if not isinstance(vocab, Vocab) or not isinstance(labels, Labels):
             raise TypeError(f"Classifier takes a Vocab and a Labels, got {type(vocab).__name__} and "
                             f"{type(labels).__name__}: use Classifier.from_data(X, y) to build them from data")

@@ -143,7 +143,7 @@ class Vocab:
         """The word whose characters have these integers."""
         return "".join(self.chars[index(i, len(self), "a character code")] for i in codes)
 
-    def onehot(self, c: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def onehot(self, c: str, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The one-hot column ``x_t`` of character ``c``: shape ``(len(vocab), 1)``."""
         if not isinstance(c, str) or len(c) != 1:
             raise ValueError(f"onehot takes one character, got {c!r}")
@@ -152,18 +152,18 @@ class Vocab:
             raise ValueError(f"onehot takes one character, but {c!r} normalises to {folded!r} "
                              f"({len(folded)} characters): use onehot_word")
         (i,) = self._codes(folded, "error")
-        x = torch.zeros(len(self), 1, dtype=dtype)
+        x = torch.zeros(len(self), 1, dtype=dtype or torch.get_default_dtype())
         x[i, 0] = 1.0
         return x
 
-    def onehot_word(self, word: str, unknown: str = "error", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def onehot_word(self, word: str, unknown: str = "error", dtype: torch.dtype | None = None) -> torch.Tensor:
         """All of a word's ``x_t`` stacked: shape ``(len(word), len(vocab), 1)``."""
         codes = torch.tensor(self.encode(word, unknown))
-        X = torch.zeros(len(codes), len(self), 1, dtype=dtype)
+        X = torch.zeros(len(codes), len(self), 1, dtype=dtype or torch.get_default_dtype())
         X[torch.arange(len(codes)), codes, 0] = 1.0
         return X
 
-    def onehot_batch(self, words: Sequence[str], unknown: str = "error", dtype: torch.dtype = torch.float32
+    def onehot_batch(self, words: Sequence[str], unknown: str = "error", dtype: torch.dtype | None = None
                      ) -> torch.Tensor:
         """A batch ``(maxlen, len(vocab), batch)``: column ``b`` of ``X[t]`` is word ``b``'s ``x_t``, a shorter
         word gets zero columns first (left-padded), so every word ends at the last step."""
@@ -174,7 +174,7 @@ class Vocab:
             steps += range(maxlen - len(codes), maxlen)
             chars += codes
             columns += [b] * len(codes)
-        X = torch.zeros(maxlen, len(self), len(words), dtype=dtype)
+        X = torch.zeros(maxlen, len(self), len(words), dtype=dtype or torch.get_default_dtype())
         X[steps, chars, columns] = 1.0
         return X
 
