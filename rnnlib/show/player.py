@@ -36,6 +36,11 @@ class Player(widgets.VBox):
         self.word_box.observe(self._new_word, names="value")
         super().__init__([widgets.HBox([self.play, self.slider, self.word_box]), self.message, self.stack])
 
+    def __repr__(self) -> str:
+        """What a viewer without widgets shows (and nbval compares): the word and its last frame's label."""
+        frames = self.stack.children
+        return f"Player of {self.word_box.value!r}, {len(frames)} frames; the last: {html.unescape(frames[-1].children[0].value)}"
+
     def _new_word(self, change: dict) -> None:
         try:
             frames = self.make_frames(change["new"])
