@@ -12,6 +12,12 @@ they come from npm instead, pinned in site/package-lock.json, installed with
 ``npm ci`` and copied into ``_site/assets/``. The site loads nothing from
 outside itself and works offline, from any static file server.
 
+The build never loses what a user had: it refuses (in one line, naming the reason) a ``--out``
+that is a file or a folder holding anything it did not make (a site it made holds the file
+``.rnn-course-site``), a notebook it cannot read and an unexecuted one (a code cell without an
+execution count: its page would be blank). It writes the new site into a temporary folder beside
+``--out`` and puts it in place only once every page is written.
+
 Prints ``pages=``, ``site_bytes=`` and ``build_seconds=`` at the end.
 """
 from __future__ import annotations
@@ -21,6 +27,7 @@ import fcntl
 import html
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,11 +49,49 @@ MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js",
                  "localization/en", "LICENSE"]
 FONT_FOLDER = "@jupyter-widgets"
 FONT_SUFFIXES = {".woff2", ".woff", ".ttf", ".eot", ".svg"}
+MARKER = ".rnn-course-site"     # in every site this script writes: the only folders it replaces
 
 
-def notebooks() -> list[Path]:
+class BuildError(Exception):
+    """Why the site was not built, in one line; nothing was replaced."""
+
+
+def first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"
+
+
+def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The course's notebooks, in order (by their number)."""
-    return sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+    return sorted(folder.glob("[0-9]*.ipynb"))
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``out`` whose contents the build would destroy without having made them."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise BuildError(f"--out {out} is not a folder: give a new folder, or one that site/build.py made")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise BuildError(f"--out {out} holds files that site/build.py did not make (it has no {MARKER}): "
+                         f"they would be deleted; give a new or empty folder")
+
+
+def read_notebooks(paths: list[Path]) -> list:
+    """Every notebook, read and checked: valid, and executed (each code cell has an execution count)."""
+    books = []
+    for path in paths:
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except Exception as err:  # invalid JSON, not a notebook, unreadable: name the file, in one line
+            raise BuildError(f"{path.name} is not a notebook this build can read ({first_line(err)})") from None
+        unrun = [i for i, c in enumerate(nb.cells, start=1)
+                 if c.cell_type == "code" and c.source.strip() and c.get("execution_count") is None]
+        if unrun:
+            more = f" and {len(unrun) - 1} more" if len(unrun) > 1 else ""
+            raise BuildError(f"{path.name} is not executed: its cell {unrun[0]}{more} has no execution "
+                             f"count, so its page would be blank; run it first (python benchmarks/run_notebooks.py)")
+        books.append(nb)
+    return books
 
 
 def title_of(nb) -> str:
@@ -79,9 +124,11 @@ def npm_ci() -> None:
             return
         npm = shutil.which("npm")
         if npm is None:
-            sys.exit("site/build.py needs npm (Node.js) to fetch the pinned widget manager: apt-get install npm")
-        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=SITE_SRC, check=True)
+            raise BuildError("it needs npm (Node.js) to fetch the pinned widget manager: apt-get install npm")
+        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=SITE_SRC)
+        if done.returncode:
+            raise BuildError(f"npm ci failed in {SITE_SRC} (exit code {done.returncode}, its output above)")
 
 
 def copy_assets(out: Path) -> None:
@@ -142,17 +189,9 @@ the code, open the notebooks in JupyterLab (see the repository's README).</p>
 """
 
 
-def build(out: Path) -> dict:
-    started = time.perf_counter()
-    npm_ci()
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+def write_site(out: Path, paths: list[Path], books: list) -> None:
+    """The pages, the index and the assets, into the empty folder ``out``."""
     copy_assets(out)
-    paths = notebooks()
-    if not paths:
-        sys.exit(f"no notebooks in {NOTEBOOKS_DIR}")
-    books = [nbformat.read(path, as_version=4) for path in paths]
     entries = []
     for i, (path, nb) in enumerate(zip(paths, books), start=1):
         title = title_of(nb) or path.stem
@@ -163,21 +202,63 @@ def build(out: Path) -> dict:
     for i, (path, nb) in enumerate(zip(paths, books)):
         course = {"prev": entries[i - 1] if i > 0 else None,
                   "next": entries[i + 1] if i + 1 < len(entries) else None}
-        body, _ = html_exporter.from_notebook_node(
-            nb, resources={"metadata": {"name": entries[i]["title"]}, "course": course})
+        try:
+            body, _ = html_exporter.from_notebook_node(
+                nb, resources={"metadata": {"name": entries[i]["title"]}, "course": course})
+        except Exception as err:
+            raise BuildError(f"{path.name} could not be made into a page ({first_line(err)})") from None
         (out / entries[i]["href"]).write_text(link_pages(body, stems), encoding="utf-8")
     (out / "index.html").write_text(index_page(entries), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve the @jupyter-widgets folder as it is
     (out / "pages.json").write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    (out / MARKER).write_text("made by site/build.py, which replaces this folder when it builds again\n")
+
+
+def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict:
+    """Build the site into ``out`` (checked first; replaced only when every page is written)."""
+    started, out = time.perf_counter(), Path(out).absolute()
+    check_out(out)
+    paths = notebooks(notebooks_dir)
+    if not paths:
+        raise BuildError(f"no notebooks (NN_name.ipynb) in {notebooks_dir}")
+    books = read_notebooks(paths)
+    npm_ci()
+    building = out.parent / f".{out.name}.building-{secrets.token_hex(4)}"
+    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        building.mkdir()
+        write_site(building, paths, books)
+        check_out(out)                    # once more: someone may have written there meanwhile
+        if out.exists():
+            out.rename(old)
+        try:
+            building.rename(out)
+        except OSError:
+            if old.exists():
+                old.rename(out)           # the site that was there, back in its place
+            raise
+    except OSError as err:
+        raise BuildError(f"could not write the site at {out} ({first_line(err)}); nothing was replaced") from None
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {"pages": len(entries), "site_bytes": size, "build_seconds": round(time.perf_counter() - started, 1)}
+    return {"pages": len(paths), "site_bytes": size, "build_seconds": round(time.perf_counter() - started, 1)}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "_site", help="where to write the site (default _site/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "_site",
+                        help="where to write the site (default _site/): a new or empty folder, or a site it made")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="the notebooks' folder (default notebooks/)")
     args = parser.parse_args(argv)
-    figures = build(args.out)
+    try:
+        figures = build(args.out, args.notebooks)
+    except BuildError as err:
+        sys.exit(f"site/build.py: {err}")
+    except KeyboardInterrupt:
+        sys.exit("site/build.py: interrupted; nothing was replaced")
     for name, value in figures.items():
         print(f"{name}={value}")
 

@@ -3,8 +3,9 @@
 The site is built into a temporary folder and served by a plain HTTP server
 on 127.0.0.1; Chromium may load nothing from anywhere else. Every page loads
 without a console error, its widgets are drawn from the saved state, the
-Play button's icons are drawn with their font, and each player steps by
-slider and by Play through the numbers of the recurrence.
+Play button's icons are drawn with their font, each player steps by
+slider and by Play through the numbers of the recurrence, and each live box
+(rnnlib.show.live) answers a typed word with rnnlib's numbers.
 
 The page has no kernel: the recurrence's W, U, b are read from the live
 kernel of the same notebook open in JupyterLab (the ``notebook`` fixture,
@@ -25,6 +26,7 @@ import nbformat
 import pytest
 
 from labdriver import ROOT, notebook_names, widget_calls
+from test_live_page import classifier_of, type_and_compare
 from test_jupyterlab import (PLAYERS, PlayerOnPage, calls_in_notebooks, expected_frames, nth_in_cell,
                              player_arguments, step_through, wait_for)
 
@@ -126,6 +128,12 @@ def test_site_has_an_index_and_a_page_per_notebook_in_order(site):
             f"{p['href']} links a notebook file or the README, not its page: {local}"
 
 
+def test_the_build_marks_its_site_and_leaves_nothing_beside_it(site):
+    _, out, _ = site
+    assert (out / build.MARKER).is_file()
+    assert [p.name for p in out.parent.iterdir()] == [out.name]     # no temporary folder left behind
+
+
 def test_site_pins_and_ships_its_scripts(site):
     _, out, _ = site
     lock = json.loads((ROOT / "site" / "package-lock.json").read_text())["packages"]
@@ -202,5 +210,31 @@ def test_site_player_steps_by_slider_and_play_through_the_recurrence(notebook, c
 
     step_through(page, player, frames)  # the slider by keyboard and mouse, then Play: no kernel needed
     output.screenshot(path=artifacts / f"site_{Path(notebook.name).stem}_cell{call.cell}_{call.function}_played.png")
+    assert not [e for e in site_page.errors if not HARMLESS_CONSOLE.search(e)], site_page.errors
+    assert not site_page.outside, site_page.outside
+
+
+# ---------------------------------------------------------------- the live boxes, with no kernel
+
+def notebooks_with_live_boxes() -> list[str]:
+    """The notebooks whose saved outputs hold a live word box (``rnnlib.show.live.live_box``)."""
+    def has_box(name: str) -> bool:
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        return any('data-rnn-live="classifier"' in output.get("data", {}).get("text/html", "")
+                   for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+    return [name for name in notebook_names() if has_box(name)]
+
+
+@pytest.mark.parametrize("notebook_name", notebooks_with_live_boxes())
+def test_live_boxes_answer_with_rnnlibs_numbers_with_no_kernel(open_page, notebook_name, artifacts):
+    """Each live box of the page, typed into: its numbers are rnnlib's for the weights the page carries."""
+    site_page = open_page(f"{Path(notebook_name).stem}.html")
+    boxes = site_page.page.locator('[data-rnn-live="classifier"][data-booted]')
+    boxes.first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    for k in range(boxes.count()):
+        box = boxes.nth(k)
+        clf = classifier_of(json.loads(box.locator("script.rnn-live-model").text_content()))
+        type_and_compare(clf, box, "Straße", f"{notebook_name}, live box {k}")
+        box.screenshot(path=artifacts / f"site_{Path(notebook_name).stem}_live_box{k}.png")
     assert not [e for e in site_page.errors if not HARMLESS_CONSOLE.search(e)], site_page.errors
     assert not site_page.outside, site_page.outside
