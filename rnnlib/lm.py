@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 
 from .checks import check_int, check_positive, check_seed
-from .model import RNN, softmax_minus_onehot
+from .model import RNN, check_dropout, dropped, softmax_minus_onehot
 from .text import MAX_WORD_LENGTH, Batches, Labels, Vocab, check_words
 
 
@@ -32,9 +32,7 @@ class LanguageModel:
             raise TypeError(f"LanguageModel takes a Vocab, got {type(vocab).__name__}")
         self.vocab = vocab
         self.labels = languages if isinstance(languages, Labels) else Labels(list(languages), minimum=1)
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be at least 0 and below 1, got {dropout!r}")
-        self.dropout, self.end = dropout, len(vocab)
+        self.dropout, self.end = check_dropout(dropout), len(vocab)
         self.rnn = rnn or RNN(len(vocab) + len(self.labels), nhidden, len(vocab) + 1, cell, seed, dtype)
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -67,10 +65,7 @@ class LanguageModel:
         count = int(targets.numel() if mask is None else mask.sum())
         weight, V = 1 / count if reduction == "mean" else 1.0, self.rnn.V
         trace = self.rnn.forward(codes, mask)
-        H, keep = trace.H[1:], None
-        if self.dropout:                                  # o_t = V @ (keep_t * h_t): 0 or 1 / (1 - dropout)
-            keep = (torch.rand(H.shape, generator=self.generator).to(H) >= self.dropout) / (1 - self.dropout)
-            H = H * keep
+        H, keep = dropped(trace.H[1:], self.dropout, self.generator)     # o_t = V @ (keep_t * h_t)
         loss, dO, guess = softmax_minus_onehot(H @ V.T, targets, weight)
         real = torch.ones_like(loss, dtype=torch.bool) if mask is None else mask
         dO *= real[..., None]

@@ -98,16 +98,33 @@ def softmax_minus_onehot(logits: torch.Tensor, target: torch.Tensor, weight: flo
     return -log_p_target, dO.mul_(weight), log_p.argmax(dim=-1)
 
 
+def check_dropout(dropout: object) -> float:
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number from 0 to below 1, got {dropout!r}")
+    return dropout
+
+
+def dropped(H: torch.Tensor, dropout: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``keep * H`` and ``keep``: each entry kept with probability ``1 - dropout`` and then scaled by
+    ``1 / (1 - dropout)``, so that its mean stays ``H``; ``(H, None)`` when ``dropout`` is 0."""
+    if not dropout:
+        return H, None
+    keep = (torch.rand(H.shape, generator=generator).to(H) >= dropout) / (1 - dropout)
+    return H * keep, keep
+
+
 class Classifier:
-    """An ``RNN`` reading ``o = V @ h_T``, with the vocabulary and the class names it was trained with."""
+    """An ``RNN`` reading ``o = V @ h_T``, with the vocabulary and the class names it was trained with.
+    ``dropout`` drops entries of ``h_T`` on their way to ``V`` while training."""
 
     def __init__(self, vocab: Vocab, labels: Labels, nhidden: int = 64, cell: str = "tanh", seed: int = 0,
-                 dtype: str | None = None, rnn: RNN | None = None):
+                 dtype: str | None = None, dropout: float = 0.0, rnn: RNN | None = None):
         if not isinstance(vocab, Vocab) or not isinstance(labels, Labels):
             raise TypeError(f"Classifier takes a Vocab and a Labels, got {type(vocab).__name__} and "
                             f"{type(labels).__name__}: use Classifier.from_data(X, y) to build them from data")
-        self.vocab, self.labels = vocab, labels
+        self.vocab, self.labels, self.dropout = vocab, labels, check_dropout(dropout)
         self.rnn = rnn or RNN(len(vocab), nhidden, len(labels), cell, seed, dtype)
+        self.generator = torch.Generator().manual_seed(seed)
         if (self.rnn.nin, self.rnn.nout) != (len(vocab), len(labels)):
             raise ValueError(f"the RNN reads {self.rnn.nin} characters into {self.rnn.nout} classes, but the "
                              f"vocabulary has {len(vocab)} characters and there are {len(labels)} classes")
@@ -128,10 +145,11 @@ class Classifier:
         """A batch's summed loss, right guesses and size; the gradient of its mean or summed loss into ``rnn.grad``."""
         trace, V = self.rnn.forward(codes, mask), self.rnn.V
         weight = 1 / len(target) if reduction == "mean" else 1.0
-        loss, dO, guess = softmax_minus_onehot(trace.H[-1] @ V.T, target, weight)
-        self.rnn.grads["V"].copy_(dO.T @ trace.H[-1])
+        h, keep = dropped(trace.H[-1], self.dropout, self.generator)
+        loss, dO, guess = softmax_minus_onehot(h @ V.T, target, weight)
+        self.rnn.grads["V"].copy_(dO.T @ h)
         dH = torch.zeros_like(trace.H)
-        dH[-1] = dO @ V                                   # o = V @ h_T: only the last h is read
+        dH[-1] = dO @ V if keep is None else dO @ V * keep      # o = V @ h_T: only the last h is read
         self.rnn.backward(trace, dH)
         return loss.sum(), (guess == target).sum(), len(target)
 

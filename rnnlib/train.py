@@ -46,10 +46,15 @@ class History:
 
 
 class Step:
-    """Clip the model's gradient, then one update of ``optimizer`` with the learning rate of update ``k``."""
+    """Clip the model's gradient, then one update of ``optimizer`` with the learning rate of update ``k``.
 
-    def __init__(self, model, optimizer: str, lr_at: Callable[[int], float], clip: float | None):
-        self.model, self.lr_at, self.clip = model, lr_at, clip
+    ``weight_decay`` first shrinks every weight by ``lr * weight_decay`` of itself, apart from the
+    gradient (decoupled, as ``torch.optim.AdamW``): a pull towards zero that Adam does not rescale.
+    """
+
+    def __init__(self, model, optimizer: str, lr_at: Callable[[int], float], clip: float | None,
+                 weight_decay: float = 0.0):
+        self.model, self.lr_at, self.clip, self.weight_decay = model, lr_at, clip, weight_decay
         self.optimizer = Optimizer(optimizer, model.rnn.theta)
 
     def __call__(self, loss: torch.Tensor, number: int) -> float:
@@ -58,7 +63,10 @@ class Step:
         if not math.isfinite(value):
             raise TrainingDiverged(f"the loss became {value} at update {number}")
         clip_norm(self.model.rnn.grad, self.clip)
-        self.optimizer.step(self.model.rnn.grad, self.lr_at(self.optimizer.k))
+        lr = self.lr_at(self.optimizer.k)
+        if self.weight_decay:
+            self.model.rnn.theta.mul_(1 - lr * self.weight_decay)
+        self.optimizer.step(self.model.rnn.grad, lr)
         return value
 
 
@@ -116,11 +124,11 @@ def fit(model, X_train: Sequence[str], y_train: Sequence, X_valid: Sequence[str]
         y_valid: Sequence | None = None, *, epochs: int = 1, batch_size: int = 32, lr: float = 0.005,
         optimizer: str = "adam", clip: float | None = 1.0, lr_schedule: str = "constant",
         trainer: str = "vectorized", equal_lengths: bool = True, loss_reduction: str = "mean",
-        seed: int = 0, progress: bool = False) -> History:
+        weight_decay: float = 0.0, seed: int = 0, progress: bool = False) -> History:
     """Train ``model`` (a ``Classifier`` or a ``LanguageModel``) in place; the per-epoch ``History``.
 
     ``trainer`` names one of ``TRAINERS``; ``lr_schedule="linear"`` lowers ``lr`` to 0 in
-    equal steps over all the updates (notebook 7). Every argument is checked before any
+    equal steps over all the updates (notebook 7); ``weight_decay`` is ``Step``'s. Every argument is checked before any
     work; a loss or weights that stop being finite raise ``TrainingDiverged`` (the model then
     holds the updates made, for inspection: save it only if you mean to).
     """
@@ -135,6 +143,11 @@ def fit(model, X_train: Sequence[str], y_train: Sequence, X_valid: Sequence[str]
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     check_choice("trainer", trainer, TRAINERS)
     check_choice("loss_reduction", loss_reduction, ("mean", "sum"))
+    if weight_decay:
+        check_positive("weight_decay", weight_decay)
+        if lr * weight_decay >= 1:
+            raise ValueError(f"lr * weight_decay must be below 1 (each update keeps 1 - lr * weight_decay of "
+                             f"every weight), got {lr} * {weight_decay}")
     check_seed("seed", seed)
     if (X_valid is None) != (y_valid is None):
         raise ValueError("give both X_valid and y_valid, or neither")
@@ -142,7 +155,7 @@ def fit(model, X_train: Sequence[str], y_train: Sequence, X_valid: Sequence[str]
     valid = None if X_valid is None else Batches(*model.encode(X_valid, y_valid), model.rnn.device)
     total_updates = epochs * updates_per_epoch(data, trainer, batch_size, equal_lengths)
     lr_at = (lambda k: lr) if lr_schedule == "constant" else (lambda k: lr * (1 - k / total_updates))
-    step = Step(model, optimizer, lr_at, clip)
+    step = Step(model, optimizer, lr_at, clip, weight_decay)
     options = {"per_record": {}, "minibatch": {"batch_size": batch_size, "reduction": loss_reduction},
                "vectorized": {"batch_size": batch_size, "reduction": loss_reduction,
                               "equal_lengths": equal_lengths}}[trainer]

@@ -64,9 +64,10 @@ def logits_padded(p, words):
     return (p["V"] @ H).T
 
 
-def reference_epoch(p, batches, logits_of, lr_at, clip):
-    """Notebook 9's loop, autograd and torch.optim.Adam; ``batches``: lists of word numbers."""
-    optimizer = torch.optim.Adam(p.values(), lr=lr_at(0))
+def reference_epoch(p, batches, logits_of, lr_at, clip, weight_decay=0.0):
+    """Notebook 9's loop, autograd and torch.optim.Adam (AdamW with weight decay); ``batches``: lists of word numbers."""
+    optimizer = (torch.optim.AdamW(p.values(), lr=lr_at(0), weight_decay=weight_decay) if weight_decay
+                 else torch.optim.Adam(p.values(), lr=lr_at(0)))
     targets = LABELS.encode(Y)
     for k, batch in enumerate(batches):
         for group in optimizer.param_groups:
@@ -110,6 +111,37 @@ def test_trainers_make_the_autograd_loops_updates(trainer):
         torch.testing.assert_close(M, p[name].detach(), rtol=1e-9, atol=1e-11)
 
 
+def test_weight_decay_makes_adamws_updates():
+    clf = Classifier(VOCAB, LABELS, nhidden=8, seed=2, dtype="float64")
+    p = autograd_copy(clf)
+    lr_at, order = (lambda k: 0.05 * (1 - k / 40)), list(range(len(X)))
+    train_per_record(clf, Batches(*clf.encode(X, Y)), Step(clf, "adam", lr_at, 1.0, weight_decay=0.5),
+                     random.Random(4))
+    random.Random(4).shuffle(order)
+    reference_epoch(p, [[i] for i in order], lambda p, b: logits_one_word(p, X[b[0]]), lr_at, 1.0, weight_decay=0.5)
+    for name, M in clf.rnn.params.items():
+        torch.testing.assert_close(M, p[name].detach(), rtol=1e-9, atol=1e-11)
+
+
+def test_dropout_gradient_equals_autograd_with_the_same_dropped_entries():
+    clf = Classifier(VOCAB, LABELS, nhidden=6, seed=3, dtype="float64", dropout=0.4)
+    words = ["house", "maison", "wasser", "katze", "night"]
+    codes, mask, targets = Batches(*clf.encode(words, ["English", "French", "German", "German", "English"])).pad(
+        list(range(5)))
+    state = clf.generator.get_state()
+    loss, _, _ = clf.gradient(codes, mask, targets, "mean")
+    clf.generator.set_state(state)
+    keep = (torch.rand((5, 6), generator=clf.generator).double() >= 0.4) / 0.6
+    p = autograd_copy(clf)
+    H = logits_padded({**p, "V": torch.eye(6, dtype=torch.float64)}, words)     # h_T of each word, as rows
+    reference = F.cross_entropy((H * keep) @ p["V"].T, targets)
+    reference.backward()
+    assert loss.item() / 5 == pytest.approx(reference.item(), rel=1e-12)
+    for name, M in p.items():
+        torch.testing.assert_close(clf.rnn.grads[name], M.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(clf.outputs(codes, mask), H.detach() @ p["V"].detach().T)   # none dropped here
+
+
 def test_equal_length_batches_hold_every_word_once_and_reshuffle():
     data = Batches([VOCAB.encode(w) for w in X], LABELS.encode(Y).tolist())
     rng = random.Random(0)
@@ -147,7 +179,8 @@ def test_a_diverging_fit_is_an_error_naming_the_epoch():
     (dict(optimizer="adagrad"), "allowed: sgd, rmsprop, adam"), (dict(trainer="fast"), "allowed: per_record"),
     (dict(clip=0.0), "clip must be"), (dict(seed=-1), "seed must be a whole number"),
     (dict(seed="0"), "seed must be"), (dict(seed=1.5), "seed must be"), (dict(seed=None), "seed must be"),
-    (dict(lr_schedule="cosine"), "allowed: constant, linear"),
+    (dict(lr_schedule="cosine"), "allowed: constant, linear"), (dict(weight_decay=-0.1), "weight_decay must be"),
+    (dict(lr=0.1, weight_decay=10.0), "lr \\* weight_decay must be below 1"),
 ])
 def test_fit_refuses_a_bad_argument_before_any_update(kwargs, message):
     clf = Classifier(VOCAB, LABELS, nhidden=4, seed=0)
