@@ -1,7 +1,7 @@
 """Training throughput of the course's trainers against torch.nn.RNN and torch.nn.GRU; the limit; notebook and frame times.
 
     python benchmarks/bench.py                  # everything
-    python benchmarks/bench.py --skip-notebooks # training and frames only (about two minutes)
+    python benchmarks/bench.py --skip-notebooks # training and frames only (about a minute)
 
 Prints ``name=value`` lines:
 

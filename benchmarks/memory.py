@@ -1,8 +1,8 @@
 """The memory task (notebook 14): the tanh RNN against the GRU as the distance to remember grows.
 
-    python benchmarks/memory.py               # about 5 minutes on 2 cores
+    python benchmarks/memory.py               # about 8 minutes on 2 idle cores
     python benchmarks/memory.py --lengths 5,20 --workers 1
-    python benchmarks/memory.py --real-tasks  # the GRU against tanh on words and surnames instead (about 6 minutes)
+    python benchmarks/memory.py --real-tasks  # the GRU against tanh on words and surnames instead (about a minute)
 
 A word is one of 4 class symbols, then ``L`` distractors from 4 other symbols; its class is its
 first symbol (``rnnlib.memory``; chance 1/4). Both cells train with ``rnnlib.train.fit`` under
