@@ -34,8 +34,9 @@ class Gradients:
 def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps: bool = False) -> Gradients:
     """The gradients of a loss whose gradient on each ``h_t`` is ``dH[t]`` ((T + 1) x batch x nhidden).
 
-    A classifier's loss reads only ``h_T`` (``dH[:-1]`` zero), a language model's every step.
-    ``steps=True`` keeps every ``dL/dh_t`` (for the backward player of notebook 8).
+    A language model's loss reads every step; a classifier's only ``h_T``: then ``dH`` may be the
+    one ``batch x nhidden`` matrix ``dL/dh_T``. ``steps=True`` keeps every ``dL/dh_t`` (for the
+    backward player of notebook 8).
     """
     T, B = trace.codes.shape
     cell, H, mask = trace.cell, trace.H, trace.mask
@@ -45,8 +46,10 @@ def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps
     dUx = torch.empty(T, B, width, dtype=H.dtype, device=H.device)
     dWh = dUx if cell.gates == 1 else torch.empty_like(dUx)  # a simple cell: the same dz for both
     dh_seen = torch.empty_like(H) if steps else None
-    Hs, dHs, dUxs, dWhs = H.unbind(0), dH.unbind(0), dUx.unbind(0), dWh.unbind(0)   # each step's views
-    dh, to_h0 = dHs[T], trace.h0_given or steps            # h_0 = 0 is no parameter: nothing flows to it
+    every_step = dH.dim() == 3
+    Hs, dUxs = H.unbind(0), dUx.unbind(0)                     # each step's views, made once
+    dWhs, dHs = dWh.unbind(0) if cell.gates > 1 else dUxs, dH.unbind(0) if every_step else None
+    dh, to_h0 = dHs[T] if every_step else dH, trace.h0_given or steps   # h_0 = 0 is no parameter
     for t in range(T, 0, -1):
         if steps:
             dh_seen[t] = dh
@@ -55,7 +58,7 @@ def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps
             dh = dh * mask[t - 1, :, None]
         direct = cell.back(dh, kept[t - 1], Hs[t - 1], dUxs[t - 1], dWhs[t - 1])
         if t > 1 or to_h0:
-            dh = torch.addmm(dHs[t - 1], dWhs[t - 1], W)      # back to h_{t-1} through W
+            dh = torch.addmm(dHs[t - 1], dWhs[t - 1], W) if every_step else dWhs[t - 1] @ W   # to h_{t-1}
             if direct is not None:
                 dh += direct
             if mask is not None:

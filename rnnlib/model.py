@@ -75,8 +75,8 @@ class RNN:
         return forward(self.cell, p["W"], p["U"], p["b"], codes, mask, h0)
 
     def backward(self, trace: Trace, dH: torch.Tensor) -> None:
-        """``grad`` of ``W``, ``U``, ``b`` for a loss whose gradient on each ``h_t`` is ``dH[t]``
-        (``rnnlib.bptt.backward``); the readout sets the gradient of ``V`` itself."""
+        """``grad`` of ``W``, ``U``, ``b`` for a loss whose gradient on each ``h_t`` is ``dH[t]``, or on
+        ``h_T`` alone (``rnnlib.bptt.backward``); the readout sets the gradient of ``V`` itself."""
         back = backward(trace, self.W, self.nin, dH)
         g = self.grads
         g["W"].copy_(back.W)
@@ -148,9 +148,8 @@ class Classifier:
         h, keep = dropped(trace.H[-1], self.dropout, self.generator)
         loss, dO, guess = softmax_minus_onehot(h @ V.T, target, weight)
         self.rnn.grads["V"].copy_(dO.T @ h)
-        dH = torch.zeros_like(trace.H)
-        dH[-1] = dO @ V if keep is None else dO @ V * keep      # o = V @ h_T: only the last h is read
-        self.rnn.backward(trace, dH)
+        dh_T = dO @ V if keep is None else dO @ V * keep        # o = V @ h_T: only the last h is read
+        self.rnn.backward(trace, dh_T)
         return loss.sum(), (guess == target).sum(), len(target)
 
     def evaluate(self, data: Batches) -> tuple[float, float]:

@@ -19,11 +19,10 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1300, "height": 1000}
-RUN_ALL_TIMEOUT_S = 300
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: runs the notebooks in JupyterLab in Chromium (pytest tests/browser)")
+    config.addinivalue_line("markers", "browser: opens the notebooks in JupyterLab and the site in Chromium")
 
 
 def missing_browser() -> str | None:
@@ -75,33 +74,12 @@ def artifacts() -> Path:
 
 
 class NotebookInLab:
-    """A notebook open in JupyterLab: first as saved (trusted by the README's setup, not run), then after Run All Cells.
+    """A committed notebook open in JupyterLab, as saved (trusted by the README's setup, not run)."""
 
-    ``run()`` runs it once, on the first test that needs its kernel; the
-    tests of the saved outputs come first and look before that.
-    """
-
-    def __init__(self, name: str, page: NotebookPage, page_errors: list[str], failure_screenshot: Path):
+    def __init__(self, name: str, page: NotebookPage, page_errors: list[str]):
         self.name, self.page = name, page
         self.source = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)  # the committed notebook
         self.page_errors = page_errors     # uncaught JavaScript errors in the page, as they happen
-        self.failure_screenshot = failure_screenshot
-        self.has_run = False
-        self.run_error: str | None = None  # why Run All Cells did not finish, if it did not
-        self.cells: list[dict] = []        # the page's cells after the run (see NotebookPage.cells)
-
-    def run(self) -> None:
-        """Run All Cells, once; raise NotebookError if it did not run to the end."""
-        if not self.has_run:
-            self.has_run = True
-            try:
-                self.page.run_all(timeout_s=RUN_ALL_TIMEOUT_S)
-            except NotebookError as err:
-                self.run_error = f"{err} (screenshot: {self.failure_screenshot.relative_to(ROOT)})"
-                self.page.page.screenshot(path=self.failure_screenshot)
-            self.cells = self.page.cells()
-        if self.run_error:
-            raise NotebookError(self.run_error)
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +98,7 @@ def lab_page(chromium):
 
 @pytest.fixture(scope="session")
 def notebook(request, lab_page, jupyterlab, artifacts):
-    """The notebook named by the test's parameter, open in the page's JupyterLab (run on demand, once per session).
+    """The notebook named by the test's parameter, open in the page's JupyterLab (never run).
 
     Session-scoped and parametrized: pytest runs every test of one notebook
     together, then stops its kernel and closes it before the next opens.
@@ -133,24 +111,23 @@ def notebook(request, lab_page, jupyterlab, artifacts):
     except NotebookError:
         lab_page.screenshot(path=failure_screenshot)
         raise
-    yield NotebookInLab(name, lab, page_errors, failure_screenshot)
+    yield NotebookInLab(name, lab, page_errors)
     lab.close()
 
 
-TEST_ORDER = ["test_saved_widgets_work_without_running", "test_saved_prediction_players_move_without_a_kernel",
-              "test_notebook_runs_to_the_end_without_errors",
-              "test_player_shows_the_recurrence_step_by_step",
-              "test_word_box_shows_the_probabilities_of_the_typed_word"]
+TEST_ORDER = ["test_saved_widgets_are_drawn_before_anything_runs", "test_saved_player_steps_through_its_frames",
+              "test_live_boxes_answer_with_no_kernel"]
 
 
 def _notebook_of(item) -> str | None:
     callspec = getattr(item, "callspec", None)
-    return callspec.params.get("notebook") if callspec else None
+    name = callspec.params.get("notebook") if callspec else None
+    return name if isinstance(name, str) else None       # an empty parametrization holds a NOTSET
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Report notebook by notebook, in the course's order: its saved widgets, that it runs, its live widgets.
+    """Report notebook by notebook, in the course's order: its saved widgets, its players, its live boxes.
 
     pytest already keeps the tests of one notebook together (the ``notebook``
     fixture is session-scoped); this orders the groups by name, and stably,

@@ -1,18 +1,17 @@
-"""Drive JupyterLab the way a reader does: start a server, open a notebook, run it, read the page.
+"""Open the committed notebooks in JupyterLab the way a reader does, and read what the page shows.
 
     server = JupyterLab.start(notebooks_dir, workdir)      a private server on a free port
-    nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in the page's JupyterLab
-    nb.run_all(timeout_s=300)                              Run All Cells, until every cell ran
-    nb.kernel_json("W.tolist()")                           a value from the notebook's live kernel
-    widget_calls(notebook_json, {"player": anim.player})   which cells call the player, with what
+    nb = NotebookPage.open(page, server, "05_x.ipynb")     a notebook open in the page's JupyterLab, not run
+    saved_players(notebook_json)                           each player's cell and its saved frame labels
 
-The page is driven through ``window.jupyterapp`` (the server runs with
-``expose_app_in_browser``); what the tests check is read from the page's DOM.
+Nothing is run in the page: nbval executes every notebook once and compares its outputs; these tests
+check what a reader sees of the committed ones (widgets drawn from the saved state, players stepped
+by jslink, live boxes answering in JavaScript). The page is driven through ``window.jupyterapp``
+(the server runs with ``expose_app_in_browser``); what the tests check is read from the page's DOM.
 """
 from __future__ import annotations
 
-import ast
-import inspect
+import html
 import json
 import os
 import secrets
@@ -26,15 +25,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 # The news popup ("Would you like to get notified about official Jupyter news?")
 # would cover the notebook; readers dismiss it once, the tests switch it off.
 DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
-# The tests clear and rerun notebooks; autosave would write that into the served copy.
+# Nothing the tests do is to be saved into the served copy; and no kernel is needed to look.
 USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # nbformat's NotebookNotary: the signatures of trusted notebooks, and the key that signs them
 TRUST_FILES = ["nbsignatures.db", "notebook_secret"]
 SERVER_START_TIMEOUT_S = 90
@@ -179,43 +180,12 @@ class NotebookPage:
                 """name => {
                     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
                     return !!(panel && panel.context && panel.context.path === name && panel.context.isReady
-                              && panel.sessionContext.session && panel.sessionContext.session.kernel
-                              && panel.sessionContext.session.kernel.status === 'idle');
+                              && panel.content && panel.content.widgets.length > 0);
                 }""", arg=name, timeout=PAGE_READY_TIMEOUT_MS, polling=250)
         except Exception as err:  # Playwright's TimeoutError, with the server's side of the story
-            raise NotebookError(f"{name}: JupyterLab did not show it with an idle kernel within "
-                                f"{PAGE_READY_TIMEOUT_MS / 1000:.0f} s. Server log:\n{server.log()}") from err
+            raise NotebookError(f"{name}: JupyterLab did not show it within {PAGE_READY_TIMEOUT_MS / 1000:.0f} s. "
+                                f"Server log:\n{server.log()}") from err
         return cls(page, name)
-
-    def run_all(self, timeout_s: float) -> None:
-        """Clear every output, then Run All Cells; wait until it finished and the kernel is idle.
-
-        Clearing first makes "every code cell has an execution count" mean
-        "every code cell ran in this page", not "was saved with a count".
-        """
-        self.page.evaluate(
-            """() => {
-                const app = window.jupyterapp;
-                window.__runAll = {done: false, result: null, error: null};
-                app.commands.execute('notebook:clear-all-cell-outputs')
-                    .then(() => app.commands.execute('notebook:run-all-cells'))
-                    .then(result => { window.__runAll.result = result; },
-                          error => { window.__runAll.error = String(error); })
-                    .finally(() => { window.__runAll.done = true; });
-            }""")
-        try:
-            self.page.wait_for_function("() => window.__runAll.done", timeout=timeout_s * 1000, polling=500)
-        except Exception as err:  # Playwright's TimeoutError: say which cell was still running
-            running = [c["index"] for c in self.cells() if c["type"] == "code" and c["count"] is None]
-            raise NotebookError(f"{self.name}: Run All Cells did not finish within {timeout_s:.0f} s; "
-                                f"cells not run yet: {running}") from err
-        state = self.page.evaluate("() => window.__runAll")
-        if state["error"]:
-            raise NotebookError(f"{self.name}: Run All Cells failed in the page: {state['error']}")
-        # run-all resolves once the last reply came; outputs and the idle status follow it
-        self.page.wait_for_function(
-            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-            timeout=30_000, polling=250)
 
     def cells(self) -> list[dict[str, Any]]:
         """Every cell as the page's model holds it: index, type, source, execution count, outputs (nbformat JSON)."""
@@ -239,35 +209,12 @@ class NotebookPage:
         locator.scroll_into_view_if_needed()
         return locator
 
-    def kernel_json(self, expression: str) -> Any:
-        """Evaluate ``expression`` in the notebook's kernel, which must give a JSON-serialisable value.
-
-        Sent as a user expression: it sees the notebook's variables and
-        leaves no output and no execution count behind.
-        """
-        code = f"__import__('json').dumps({expression})"
-        reply = self.page.evaluate(
-            """async code => {
-                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                const future = kernel.requestExecute({code: '', silent: true, store_history: false,
-                                                      user_expressions: {value: code}});
-                const reply = await future.done;
-                return reply.content.user_expressions.value;
-            }""", code)
-        if reply["status"] != "ok":
-            raise NotebookError(f"{self.name}: the kernel could not evaluate {expression!r}: "
-                                f"{reply['ename']}: {reply['evalue']}")
-        return json.loads(ast.literal_eval(reply["data"]["text/plain"]))
-
-    def shutdown_kernel(self) -> None:
-        self.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-
     def close(self) -> None:
-        """Stop the kernel and close the notebook, unsaved: the page is left for the next notebook."""
+        """Stop its kernel and close the notebook, unsaved: the page is left for the next notebook."""
         self.page.evaluate(
             """async () => {
                 const panel = window.jupyterapp.shell.currentWidget;
-                await panel.sessionContext.shutdown();
+                await panel.sessionContext.shutdown();      // JupyterLab starts one on opening; it stays idle
                 panel.context.model.dirty = false;      // the tests' runs are not saved
                 panel.dispose();
             }""")
@@ -281,41 +228,29 @@ def notebook_names() -> list[str]:
 
 
 @dataclass
-class WidgetCall:
-    """A call like ``player("katze", vocab, W, U, b)`` in a code cell: its arguments' source text."""
+class SavedPlayer:
+    """A player (``rnnlib.show.player.Player``) in a committed notebook, read from its saved widget state."""
 
     cell: int                  # index among all cells, markdown included
-    position: tuple[int, int]  # line and column in the cell: the order of the widgets it shows
-    function: str              # "player", "scalar_player", "word_box"
-    arguments: dict[str, str]  # parameter name -> source expression, defaults filled in as reprs
+    nth: int                   # which of that cell's players
+    labels: list[str]          # the text above each frame, as saved: what the page must show, frame by frame
 
 
-def widget_calls(notebook: dict, functions: dict[str, Callable]) -> list[WidgetCall]:
-    """The calls in ``notebook`` (nbformat JSON) to any of ``functions`` (name -> the real function).
+def saved_players(notebook: dict) -> list[SavedPlayer]:
+    """Every player of ``notebook`` (nbformat JSON): a VBox of [controls, message, Stack of frames]."""
+    state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
 
-    Calls are found by name (``player(...)``, ``anim.player(...)``), and their
-    arguments are bound to the real signature, so a keyword or positional
-    argument, or a default, all come out under the parameter's name.
-    """
-    from IPython.core.inputtransformer2 import TransformerManager  # magics (%time) to plain Python
+    def children(model_id: str) -> list[str]:
+        return [c.removeprefix("IPY_MODEL_") for c in state.get(model_id, {}).get("state", {}).get("children", [])]
 
-    to_python = TransformerManager().transform_cell
     found = []
     for index, cell in enumerate(notebook["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        source = to_python("".join(cell["source"]))
-        for node in ast.walk(ast.parse(source)):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if name not in functions:
-                continue
-            signature = inspect.signature(functions[name])
-            bound = signature.bind(*(ast.get_source_segment(source, a) for a in node.args),
-                                   **{k.arg: ast.get_source_segment(source, k.value) for k in node.keywords})
-            arguments = {name: repr(parameter.default) for name, parameter in signature.parameters.items()
-                         if parameter.default is not inspect.Parameter.empty}
-            arguments.update(bound.arguments)
-            found.append(WidgetCall(index, (node.lineno, node.col_offset), name, arguments))
-    return sorted(found, key=lambda call: (call.cell, call.position))
+        nth = 0
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            parts = children(view["model_id"]) if view else []
+            if len(parts) == 3 and state.get(parts[2], {}).get("model_name") == "StackModel":
+                labels = [html.unescape(state[children(f)[0]]["state"]["value"]) for f in children(parts[2])]
+                found.append(SavedPlayer(index, nth, labels))
+                nth += 1
+    return found

@@ -4,13 +4,8 @@ The site is built into a temporary folder and served by a plain HTTP server
 on 127.0.0.1; Chromium may load nothing from anywhere else. Every page loads
 without a console error, its widgets are drawn from the saved state, the
 Play button's icons are drawn with their font, each player steps by
-slider and by Play through the numbers of the recurrence, and each live box
+slider and by Play through its saved frames, and each live box
 (rnnlib.show.live) answers a typed word with rnnlib's numbers.
-
-The page has no kernel: the recurrence's W, U, b are read from the live
-kernel of the same notebook open in JupyterLab (the ``notebook`` fixture,
-run once for test_jupyterlab.py anyway), and recomputed here with the
-helpers of test_jupyterlab.py.
 """
 from __future__ import annotations
 
@@ -25,10 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labdriver import ROOT, notebook_names, widget_calls
+from labdriver import ROOT, notebook_names, saved_players
 from test_live_page import classifier_of, type_and_compare
-from test_jupyterlab import (PLAYERS, PlayerOnPage, calls_in_notebooks, expected_frames, nth_in_cell,
-                             player_arguments, step_through, wait_for)
+from test_jupyterlab import PlayerOnPage, players, step_through
 
 pytestmark = pytest.mark.browser
 
@@ -158,7 +152,7 @@ def test_every_page_loads_without_errors_and_draws_its_widgets(open_page, href):
 
 
 def pages_with_players() -> list[str]:
-    return sorted({p.values[0] for p in calls_in_notebooks(PLAYERS)})
+    return sorted({p.values[0] for p in players()})
 
 
 @pytest.mark.parametrize("notebook_name", pages_with_players())
@@ -183,33 +177,26 @@ def test_each_player_has_its_static_picture_beside_it(site):
     _, out, pages = site
     for p in pages:
         nb = nbformat.read(ROOT / "notebooks" / p["notebook"], as_version=4)
-        for call in widget_calls(nb, PLAYERS):
-            after = nb.cells[call.cell:call.cell + 3]
+        for player in saved_players(nb):
+            after = nb.cells[player.cell:player.cell + 3]
             pictures = [o for c in after for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-            assert pictures, f"{p['notebook']}: the player of cell {call.cell} has no static picture beside it"
+            assert pictures, f"{p['notebook']}: the player of cell {player.cell} has no static picture beside it"
 
 
 # ---------------------------------------------------------------- the players, with no kernel
 
-@pytest.mark.parametrize(("notebook", "call"), calls_in_notebooks(PLAYERS), indirect=["notebook"], scope="session")
-def test_site_player_steps_by_slider_and_play_through_the_recurrence(notebook, call, open_page, artifacts):
-    notebook.run()                                    # only to read W, U, b: the page itself has no kernel
-    arguments = player_arguments(notebook, call)
-    frames = expected_frames(call.function, arguments["word"], arguments)
-
-    site_page = open_page(f"{Path(notebook.name).stem}.html")
+@pytest.mark.parametrize(("name", "saved"), players())
+def test_site_player_steps_by_slider_and_play_through_its_frames(name, saved, open_page, artifacts):
+    site_page = open_page(f"{Path(name).stem}.html")
     site_page.wait_for_widgets()
     page = site_page.page
-    # the call's player: the cell of the page with the same index among code cells
-    code_index = sum(1 for c in notebook.source.cells[:call.cell] if c.cell_type == "code")
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    code_index = sum(1 for c in nb.cells[:saved.cell] if c.cell_type == "code")   # the page's cells are code cells
     cell = page.locator(".jp-CodeCell").nth(code_index)
-    k = nth_in_cell(call, widget_calls(notebook.source, PLAYERS))
-    output = cell.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-play")).nth(k)
+    output = cell.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-play")).nth(saved.nth)
     output.scroll_into_view_if_needed()
-    player = PlayerOnPage(output, call.function)
-
-    step_through(page, player, frames)  # the slider by keyboard and mouse, then Play: no kernel needed
-    output.screenshot(path=artifacts / f"site_{Path(notebook.name).stem}_cell{call.cell}_{call.function}_played.png")
+    step_through(page, PlayerOnPage(output), saved.labels)
+    output.screenshot(path=artifacts / f"site_{Path(name).stem}_cell{saved.cell}_player{saved.nth}.png")
     assert not [e for e in site_page.errors if not HARMLESS_CONSOLE.search(e)], site_page.errors
     assert not site_page.outside, site_page.outside
 
