@@ -105,7 +105,8 @@ def step_through(page, player: PlayerOnPage, labels: list[str]) -> None:
              what="Play to reach the last frame")
     order = [labels.index(shown) for shown in seen]
     # each frame stays 0.8 s: polling sees them all, but a stalled moment on a busy machine may skip one
-    assert order == sorted(set(order)) and len(order) >= min(n, 3), f"Play showed frames {order} of {n}"
+    assert order == sorted(set(order)) and len([k for k in order if k > 0]) >= min(n - 1, 2), \
+        f"Play showed frames {order} of {n}"
     wait_for(lambda: player.play_button.locator("i").get_attribute("class"), lambda icon: "fa-play" in icon,
              what="Play to stop at the last frame")
 
