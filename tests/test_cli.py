@@ -88,7 +88,7 @@ def test_train_prints_the_validation_accuracy_and_saves_a_classifier(models):
     assert re.fullmatch(r"valid_accuracy=[01]\.\d{4}\n", models["train stdout"])
     clf = modelfile.load(models["train"])
     assert isinstance(clf, Classifier) and clf.labels.classes == ["English", "French", "German"]
-    assert clf.rnn.nhidden == 8 and clf.rnn.cell.name == "tanh" and clf.rnn.dtype == "float32"
+    assert clf.rnn.nhidden == 8 and clf.rnn.cell.name == "gru" and clf.rnn.dtype == "float32"   # gru: the default
 
 
 def test_train_lm_prints_bits_per_char_and_saves_a_language_model(models):
@@ -206,7 +206,8 @@ BAD_COMMAND_LINES = [
     (TRAIN + ["--languages", "en,,fr"], "got 'en,,fr'"),
     (TRAIN + ["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
     (TRAIN + ["--cell", "lstm"], "argument --cell: invalid choice: 'lstm' (choose from 'tanh', 'relu', 'gru')"),
-    (TRAIN + ["--dropout", "0.5"], "unrecognized arguments: --dropout 0.5"),
+    (TRAIN + ["--dropout", "0.5", "--dropout-typo"], "unrecognized arguments: --dropout-typo"),
+    (TRAIN + ["--dropout", "1"], "expected a number from 0 to below 1"),
     (["train-lm", "--data", "words", "--out", "m.rnn", "--dropout", "1"], "expected a number from 0 to below 1"),
     (["train-lm", "--data", "words", "--out", "m.rnn", "--dropout", "nan"], "got 'nan'"),
     (["train", "--data", "x" * 200_000, "--out", "m.rnn"], "characters cut ...] xxxxx"),
@@ -255,7 +256,7 @@ def test_an_out_that_cannot_be_written_is_refused_before_loading_or_training(tmp
 
 @pytest.mark.parametrize("args, message", [
     (["--languages", "en,xx"], "--data words: unknown language codes ['xx']; wordfreq has "),
-    (["--hidden", "1000000"], "--hidden 1000000: a model of 1,000,034,000,000 numbers is too big for this course "
+    (["--hidden", "1000000"], "--hidden 1000000: a model of 3,000,096,000,000 numbers is too big for this course "
                               "(at most 50,000,000): use a smaller nhidden"),
     (["--per-language", "30000", "--languages", "en,vi"], "most frequent 'vi' words are alphabetic"),
 ])
