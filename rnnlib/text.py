@@ -16,6 +16,7 @@ from .checks import check_choice, quote  # noqa: F401 (quote: text.quote, the me
 
 UNKNOWN_POLICIES = ("error", "skip")
 MAX_WORD_LENGTH = 1000
+APPLY_CELLS = 1 << 16  # characters Batches.apply hands its function at once: bounded memory
 
 
 def normalize(word: str) -> str:
@@ -270,14 +271,13 @@ class Batches:
                    [0] * (T - len(self.inputs[i])) + list(self.targets[i]) for i in ids]
         return self._tensor(rows), None if mask.all() else mask, self._tensor(targets)
 
-    def apply(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], max_cells: int = 1 << 16
-              ) -> torch.Tensor:
-        """``fn(codes, targets)`` over the words of each length, at most ``max_cells`` characters at
-        once (no padding, no mask), its rows put back in the words' order."""
+    def apply(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``fn(codes, targets)`` over the words of each length, at most ``APPLY_CELLS`` characters at once (no
+        padding, no mask), its rows put back in the words' order."""
         out = None
         for n, (codes, targets) in self.groups.items():
             ids = torch.tensor(self.members[n], device=self.device)
-            step = max(1, max_cells // n)
+            step = max(1, APPLY_CELLS // n)
             for s in range(0, codes.shape[1], step):
                 rows = fn(codes[:, s:s + step], targets[..., s:s + step])
                 if out is None:
