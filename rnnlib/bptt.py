@@ -1,14 +1,11 @@
-"""Backpropagation through time, written out: the one backward pass of ``rnnlib``.
+"""Backpropagation through time, written out: the one backward pass of ``rnnlib`` (notebook 8,
+'Backpropagation through time, by hand'). From the loss's gradient on every ``h_t``, t = T down to 1::
 
-Notebook 8 ('Backpropagation through time, by hand') writes it for one word. From the
-loss's gradient on every ``h_t`` (``dH``), step by step from ``t = T`` down to 1::
-
-    dL/dh_t      += what comes back from step t + 1
-    dL/dz_t       = the cell's back step             (tanh: dL/dh_t * (1 - h_t^2))
-    dL/dh_{t-1}   = dL/dz_t @ W  (+ the gate's share, for the GRU)
+    dL/dh_t += what comes back from step t + 1;  dL/dz_t = the cell's back step (tanh: dL/dh_t * (1 - h_t^2))
+    dL/dh_{t-1} = dL/dz_t @ W (+ the gate's share, for the GRU)
     dL/dW = sum_t dz_t^T h_{t-1},  dL/dU[:, x_t] += dz_t,  dL/db = sum_t dz_t
 
-On left padding (``mask`` False) a step is skipped: its ``dL/dh_t`` passes on unchanged.
+A step on left padding (``mask`` False) passes its ``dL/dh_t`` on unchanged.
 """
 from __future__ import annotations
 
@@ -32,12 +29,9 @@ class Gradients:
 
 
 def backward(trace: Trace, W: torch.Tensor, nvocab: int, dH: torch.Tensor, steps: bool = False) -> Gradients:
-    """The gradients of a loss whose gradient on each ``h_t`` is ``dH[t]`` ((T + 1) x batch x nhidden).
-
-    A language model's loss reads every step; a classifier's only ``h_T``: then ``dH`` may be the
-    one ``batch x nhidden`` matrix ``dL/dh_T``. ``steps=True`` keeps every ``dL/dh_t`` (for the
-    backward player of notebook 8).
-    """
+    """The gradients of a loss whose gradient on each ``h_t`` is ``dH[t]`` ((T + 1) x batch x nhidden), or,
+    for a loss that reads only ``h_T`` (a classifier's), on ``h_T`` alone: ``dH`` is then ``batch x nhidden``.
+    ``steps=True`` keeps every ``dL/dh_t`` (for the backward player of notebook 8)."""
     T, B = trace.codes.shape
     cell, H, mask = trace.cell, trace.H, trace.mask
     kept = cell.kept(trace)

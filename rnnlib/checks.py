@@ -1,20 +1,18 @@
-"""The checks of what a user passes in: one copy each, one-line messages.
-
-Every public function and the command line refuse a bad argument with these,
-before any work; the message names the argument, what is allowed and (cut by
-``quote``, so that a 200 KB argument gives a short line) what was given.
+"""The checks of what a user passes in, one copy each: a bad argument is refused before any work, in one
+line (a ``ValueError``) naming the argument, what is allowed and (cut by ``quote``) what was given.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
+import torch
+
 SEED_MAX = 2**64 - 1  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
 
 
 def quote(value: object, limit: int = 40) -> str:
-    """``repr(value)`` cut to about ``limit`` characters: one short line whatever is in it (control
-    characters, tabs, newlines, bidi marks are escaped by ``repr``).
+    """``repr(value)`` (which escapes tabs, newlines, bidi marks) cut to about ``limit`` characters.
 
     >>> quote("a\\tb"), quote("x" * 1000, 4), quote(10**5000)
     ("'a\\\\tb'", "'xxxx'... (1,000 characters)", 'an integer of about 5,000 digits')
@@ -35,7 +33,7 @@ def one_line(text: str, limit: int = 400) -> str:
 
 
 def check_int(name: str, value: object, minimum: int = 1, maximum: int | None = None) -> int:
-    """``value`` if it is a whole number from ``minimum`` to ``maximum`` (no bound if None), else a ``ValueError``."""
+    """``value`` if it is a whole number from ``minimum`` to ``maximum`` (no bound if None)."""
     if (not isinstance(value, int) or isinstance(value, bool) or value < minimum
             or (maximum is not None and value > maximum)):
         allowed = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
@@ -53,8 +51,7 @@ def check_seed(name: str, value: object) -> int:
 
 
 def check_positive(name: str, value: object, maximum: float | None = None, minimum: float | None = None) -> float:
-    """``value`` if it is a finite number above 0 (from ``minimum``, to ``maximum``, where given), else a
-    ``ValueError``."""
+    """``value`` if it is a finite number above 0 (from ``minimum``, to ``maximum``, where given)."""
     if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
             and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)):
         allowed = "above 0" if minimum is None else f"from {minimum:g}"
@@ -65,7 +62,7 @@ def check_positive(name: str, value: object, maximum: float | None = None, minim
 
 
 def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
-    """``value`` if it is one of ``allowed``, else a ``ValueError`` listing them."""
+    """``value`` if it is one of ``allowed``."""
     allowed = list(allowed)
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}={quote(value)}; allowed: {', '.join(allowed)}")
@@ -73,9 +70,7 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
 
 
 def check_device(device: object):
-    """``device`` as a ``torch.device`` if this machine has it (``"cpu"``, ``"cuda"``, ``"mps"``), else a ``ValueError``."""
-    import torch
-
+    """``device`` as a ``torch.device`` if this machine has it (``"cpu"``, ``"cuda"``, ``"mps"``)."""
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError, ValueError):

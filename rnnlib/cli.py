@@ -39,6 +39,7 @@ from .data import split, surnames, words
 from .download import DataError
 from .lm import LanguageModel
 from .model import Classifier
+from .rnn import CELLS
 from .text import UNKNOWN_POLICIES, Labels, Vocab
 from .train import TrainingDiverged, fit
 
@@ -53,7 +54,7 @@ DEFAULTS = {
 WORDS_LANGUAGES, WORDS_PER_LANGUAGE = ["en", "fr", "de"], 12000
 VALID_FRACTION, SPLIT_SEED = 0.2, 0  # one validation set for every --seed, so that runs compare
 MAX_LR = 100.0  # fit refuses more
-GATES = {"tanh": 1, "relu": 1, "gru": 3}
+COMMAND_LINE_CELLS = ("tanh", "relu", "gru")
 
 
 class CommandLineError(Exception):
@@ -94,7 +95,8 @@ def whole(low: int, high: int) -> Callable:
     return flag(int, lambda n: check_int("value", n, low, high), f"a whole number from {low:,} to {high:,}")
 
 
-most_hidden = ", ".join(f"{int(math.sqrt(modelfile.MAX_NUMBERS / g)) // 100 * 100:,} for {c}" for c, g in GATES.items())
+most_hidden = ", ".join(f"{int(math.sqrt(modelfile.MAX_NUMBERS / CELLS[c].gates)) // 100 * 100:,} for {c}"
+                        for c in COMMAND_LINE_CELLS)
 TYPES = {
     "epochs": whole(1, 1000), "batch_size": whole(1, 10_000), "per_language": whole(2, 100_000),
     "hidden": flag(int, lambda n: check_int("value", n), f"a positive whole number (the model has at most "
@@ -121,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="words: English/French/German words (wordfreq); surnames: 18 languages")
         sub.add_argument("--out", required=True, metavar="FILE", help="where to save the model: a new file or a "
                          "model file to replace (checked before training); a symbolic link is followed")
-        sub.add_argument("--cell", choices=tuple(GATES), help=f"default: {DEFAULTS[command]['words']['cell']}")
+        sub.add_argument("--cell", choices=COMMAND_LINE_CELLS, help=f"default: {DEFAULTS[command]['words']['cell']}")
         for key in [key for key in DEFAULTS[command]["words"] if key != "cell"]:
             defaults = ", ".join(f"{data} {DEFAULTS[command][data][key]}" for data in DEFAULTS[command])
             sub.add_argument(f"--{key.replace('_', '-')}", type=TYPES[key], metavar=key[0].upper(),

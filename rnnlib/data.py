@@ -5,8 +5,8 @@
 (['musst', 'présenter', 'calls'], ['German', 'French', 'English'])
 >>> X_train, X_valid, y_train, y_valid = split(X, y, valid_fraction=0.2, seed=0)
 
-``surnames()`` gives the 18-language surnames of the PyTorch name-classification
-tutorial, cleaned; ``rnnlib.download`` finds (or downloads, safely) its files.
+``surnames()`` gives the 18-language surnames of the PyTorch name-classification tutorial, cleaned;
+``rnnlib.download`` finds (or downloads, safely) its files.
 """
 from __future__ import annotations
 
@@ -29,24 +29,13 @@ LANGUAGE_NAMES = {
 JUNK_LINES = {"To The First Page"}
 
 
-# --------------------------------------------------------------------- words
-def words(
-    languages: Sequence[str] = ("en", "fr", "de"),
-    per_language: int = 12000,
-    min_length: int = 2,
-    seed: int = 0,
-) -> tuple[list[str], list[str]]:
-    """Real words of each language from ``wordfreq``'s offline lists.
-
-    For each language we take its ``per_language`` most frequent words that
-    are alphabetic (accents allowed) and at least ``min_length`` long, in the
-    course's normal form (``rnnlib.vocab.normalize``: case folded, NFC). A
-    word found in the frequency list of more than one of the languages
-    (``"in"``, ``"die"`` in English and German) is dropped from all of them:
-    it has no single right answer. What remains is shuffled with
-    ``seed``. Returns ``(X, y)``: the words and their language names. Asking for more words
-    of a language than it has so (or for a language twice) is an error, never a shorter answer.
-    """
+def words(languages: Sequence[str] = ("en", "fr", "de"), per_language: int = 12000, min_length: int = 2,
+          seed: int = 0) -> tuple[list[str], list[str]]:
+    """``(X, y)``: each language's ``per_language`` most frequent words in ``wordfreq``'s offline lists that
+    are alphabetic (accents allowed) and at least ``min_length`` long, normalised, shuffled with ``seed``,
+    and their language names. A word in the lists of two of the languages (``"die"``: English and German)
+    is dropped from all: it has no single right answer. Asking for more words of a language than it has
+    so (or for a language twice) is an error, never a shorter answer."""
     import wordfreq
 
     if not isinstance(languages, (list, tuple)) or not all(isinstance(code, str) for code in languages):
@@ -64,15 +53,10 @@ def words(
     check_int("min_length", min_length)
     check_seed("seed", seed)
 
-    def keep(w: str) -> bool:
-        return w.isalpha() and len(w) >= min_length
-
-    # Look a few times deeper than we keep, so that "in another language's
-    # list" means more than "in its top per_language".
-    lists = {}
+    lists = {}  # looked at 4 times deeper than kept: "in another language's list" means more than in its top words
     for code in languages:
         ranked = [normalize(w) for w in wordfreq.top_n_list(code, 4 * per_language, wordlist="best")]
-        lists[code] = list(dict.fromkeys(w for w in ranked if keep(w)))
+        lists[code] = list(dict.fromkeys(w for w in ranked if w.isalpha() and len(w) >= min_length))
     seen_in = Counter(w for ranked in lists.values() for w in set(ranked))
     X, y = [], []
     for code in languages:
@@ -91,17 +75,10 @@ def words(
     return [X[i] for i in order], [y[i] for i in order]
 
 
-def split(
-    X: Sequence, y: Sequence, valid_fraction: float = 0.2, seed: int = 0
-) -> tuple[list, list, list, list]:
-    """A stratified, seeded split: ``X_train, X_valid, y_train, y_valid``.
-
-    One rule for every class of ``n`` records: ``round(valid_fraction * n)``
-    of them go to validation, but never all of them and, when there are two
-    or more, never none. So every class keeps at least one record to train
-    on (a class of one record is only trained on), and every class of two or
-    more records is also validated.
-    """
+def split(X: Sequence, y: Sequence, valid_fraction: float = 0.2, seed: int = 0) -> tuple[list, list, list, list]:
+    """A stratified, seeded split: ``X_train, X_valid, y_train, y_valid``. Of each class of ``n`` records,
+    ``round(valid_fraction * n)`` go to validation, but never all and, when there are two or more, never
+    none: every class is trained on, and every class of two or more records is also validated."""
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} records but y has {len(y)}")
     if not isinstance(valid_fraction, (int, float)) or isinstance(valid_fraction, bool) or not 0 < valid_fraction < 1:
@@ -124,7 +101,6 @@ def split(
             [y[i] for i in train_idx], [y[i] for i in valid_idx])
 
 
-# ------------------------------------------------------------------ surnames
 @dataclass
 class CleaningReport:
     """What ``clean_surnames`` removed, and what it kept but you should know."""
@@ -144,14 +120,12 @@ class CleaningReport:
 def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], CleaningReport]:
     """Drop junk lines and duplicates; report names of several languages.
 
-    * ``To The First Page`` lines (scraping leftovers in Russian.txt) go, whatever spaces
-      they have (one holds a no-break space, which no vocabulary may hold);
-    * a (name, language) pair seen before goes: duplicates must not end up on
-      both sides of a train/validation split. Names are compared as the model
-      sees them (``normalize``), so ``Weiß`` duplicates ``Weiss`` and ``An``
-      duplicates ``an``; the first spelling is kept;
-    * a name listed under several languages (``Abbott``: English, Scottish)
-      is kept under each, and listed in ``report.multi_language``.
+    * ``To The First Page`` lines (scraping leftovers in Russian.txt) go, whatever spaces they have (one
+      holds a no-break space, which no vocabulary may hold);
+    * a (name, language) pair seen before goes, so that no duplicate ends up on both sides of a split.
+      Names are compared as the model sees them (``Weiß`` duplicates ``Weiss``); the first spelling stays;
+    * a name of several languages (``Abbott``: English, Scottish) stays under each, listed in
+      ``report.multi_language``.
     """
     report = CleaningReport(raw=len(pairs))
     seen, kept = set(), []
@@ -172,16 +146,10 @@ def clean_surnames(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, st
     return kept, report
 
 
-def surnames(
-    data_dir: str | os.PathLike | None = None,
-    download: bool = True,
-    url: str = NAMES_URL,
-) -> tuple[list[str], list[str]]:
-    """The 18-language surnames data set, cleaned (see ``clean_surnames``).
-
-    Returns ``(X, y)``: surnames as written (``"Nguyen"``) and language names.
-    What the cleaning removed: ``clean_surnames(read_names_dir(find_names_dir()))[1]``.
-    """
+def surnames(data_dir: str | os.PathLike | None = None, download: bool = True, url: str = NAMES_URL
+             ) -> tuple[list[str], list[str]]:
+    """The 18-language surnames data set, cleaned: ``(X, y)``, surnames as written (``"Nguyen"``) and language
+    names. What the cleaning removed: ``clean_surnames(read_names_dir(find_names_dir()))[1]``."""
     names_dir = find_names_dir(data_dir, download=download, url=url)
     kept, _ = clean_surnames(read_names_dir(names_dir))
     return [name for name, _ in kept], [language for _, language in kept]

@@ -1,12 +1,7 @@
 """The surnames files on disk: where they are looked for, and a safe download.
 
-``find_names_dir`` looks in the folder you name (``data_dir``, or
-``$RNNLIB_DATA``), else in the user cache (``~/.cache/rnnlib/names``), and
-otherwise downloads the tutorial's ``data.zip`` into that cache. Every file is
-checked against a pinned sha256 sum; the download and each file are read in
-bounded chunks with a cap, so a zip bomb cannot fill memory; a folder you name
-that lacks a file is an error naming the folder and the file, never a reason to
-download; and a failed download leaves an earlier cache as it was.
+Every file is checked against a pinned sha256 sum; the download and each file are read in bounded chunks
+with a cap, so a zip bomb cannot fill memory; a failed download leaves an earlier cache as it was.
 """
 from __future__ import annotations
 
@@ -61,18 +56,15 @@ def cache_dir() -> Path:
 
 
 def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -> Path:
-    """The verified ``names/`` directory: given, in ``$RNNLIB_DATA``, cached, or downloaded.
-
-    A folder you name (``data_dir``, or ``$RNNLIB_DATA`` when ``data_dir`` is
-    None) must hold the files: if it does not, the error says which folder
-    and which file, and nothing is downloaded instead.
-    """
+    """The verified ``names/`` directory: in ``data_dir``, else in ``$RNNLIB_DATA``, else in the user cache,
+    else downloaded there. A folder you name must hold the files: if it does not, the error says which
+    folder and which file, and nothing is downloaded instead."""
     if data_dir is not None:
         return _names_in(Path(data_dir), "data_dir")
     if os.environ.get(DATA_ENV):
         return _names_in(Path(os.environ[DATA_ENV]), DATA_ENV)
     target = cache_dir()
-    if _holds_names(target / "names"):
+    if all((target / "names" / f).is_file() for f in NAMES_SHA256):
         verify_names_dir(target / "names")
         return target / "names"
     if not download:
@@ -80,10 +72,6 @@ def find_names_dir(data_dir=None, download: bool = True, url: str = NAMES_URL) -
                         f"{target / 'names'} or set {DATA_ENV} to a folder holding names/")
     download_names(target, url)
     return target / "names"
-
-
-def _holds_names(folder: Path) -> bool:
-    return all((folder / f).is_file() for f in NAMES_SHA256)
 
 
 def _names_in(root: Path, given_as: str) -> Path:
@@ -119,6 +107,7 @@ def verify_names_dir(names: Path) -> None:
         if digest != expected:
             raise DataError(f"{names / filename} has sha256 {digest[:12]}..., expected "
                             f"{expected[:12]}...: the file is damaged or not the tutorial's")
+
 
 def download_names(target: Path, url: str = NAMES_URL) -> None:
     """Download ``url`` (a zip with ``data/names/*.txt``), verify, extract into ``target/names``."""
@@ -185,16 +174,14 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
     buffer = bytearray()
     try:
         with archive.open(member) as stream:  # the declared size may lie: count what comes out
-            while chunk := stream.read(1 << 16):
+            while len(buffer) <= MAX_NAMES_FILE and (chunk := stream.read(1 << 16)):
                 buffer += chunk
-                if len(buffer) > MAX_NAMES_FILE:
-                    raise DataError(f"refusing zip member {member.filename!r}: it inflates past "
-                                    f"{MAX_NAMES_FILE:,} bytes, more than a names file may have")
-    except DataError:
-        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
         raise DataError(f"the download is a damaged zip: {member.filename!r} cannot be read "
                         f"({str(err).splitlines()[0][:120] or type(err).__name__})") from None
+    if len(buffer) > MAX_NAMES_FILE:
+        raise DataError(f"refusing zip member {member.filename!r}: it inflates past "
+                        f"{MAX_NAMES_FILE:,} bytes, more than a names file may have")
     return bytes(buffer)
 
 

@@ -53,8 +53,8 @@ def project_2d(M: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def final_hidden(model: Classifier, words: Sequence[str]) -> torch.Tensor:
-    """The last ``h`` of each word, one column per word (``nhidden x len(words)``), on the CPU: words
-    of one length at a time through ``RNN.forward``, as ``Classifier.scores`` runs them."""
+    """The last ``h`` of each word, one column per word (``nhidden x len(words)``), on the CPU, run as
+    ``Classifier.scores`` runs them."""
     codes, _ = model.encode(check_words(words))
     return Batches(codes, [0] * len(codes), model.rnn.device).apply(lambda c, _: model.rnn.forward(c).H[-1]).T.cpu()
 
@@ -68,8 +68,7 @@ def prefix_probabilities(clf: Classifier, words: Sequence[str]) -> list[torch.Te
 
 
 @torch.no_grad()
-def knn_predict(H_train: torch.Tensor, t_train: torch.Tensor, H: torch.Tensor, k: int = 5,
-                nclasses: int | None = None) -> torch.Tensor:
+def knn_predict(H_train: torch.Tensor, t_train: torch.Tensor, H: torch.Tensor, k: int = 5) -> torch.Tensor:
     """The class of each column of ``H``: a vote of its ``k`` most similar (cosine) columns of ``H_train``
     (a tie goes to the lower class number)."""
     if H_train.shape[1] != len(t_train):
@@ -77,18 +76,15 @@ def knn_predict(H_train: torch.Tensor, t_train: torch.Tensor, H: torch.Tensor, k
     if not 1 <= k <= H_train.shape[1]:
         raise ValueError(f"k must be between 1 and {H_train.shape[1]}, got {k}")
     neighbours = (_unit_columns(H).T @ _unit_columns(H_train)).topk(k, dim=1).indices
-    votes = F.one_hot(t_train[neighbours], nclasses or int(t_train.max()) + 1).sum(dim=1)
+    votes = F.one_hot(t_train[neighbours], int(t_train.max()) + 1).sum(dim=1)
     return votes.argmax(dim=1)
 
 
 def fit_readout(H: torch.Tensor, targets: torch.Tensor, nclasses: int, batch_size: int = 64,
                 lr: float = 0.01, epochs: int = 1, seed: int = 0) -> torch.Tensor:
-    """A new ``V`` (``nclasses x nhidden``) learnt on the fixed ``h`` vectors that are the columns of ``H``.
-
-    From ``V = 0``, minibatch Adam (``rnnlib.optim``) on the mean cross-entropy of ``V @ h``,
-    ``ceil(n / batch_size)`` updates per epoch: what ``fit`` does without clipping, with ``W``, ``U``
-    and ``b`` frozen (their ``h`` computed once, beforehand).
-    """
+    """A new ``V`` (``nclasses x nhidden``) learnt on the fixed ``h`` vectors that are the columns of ``H``:
+    from ``V = 0``, minibatch Adam on the mean cross-entropy of ``V @ h``, what ``fit`` does without
+    clipping, with ``W``, ``U`` and ``b`` frozen."""
     H, targets = torch.as_tensor(H).detach().cpu().float(), torch.as_tensor(targets)
     if H.dim() != 2 or H.shape[1] != len(targets):
         raise ValueError(f"H must hold one column per target: {tuple(H.shape)} for {len(targets)} targets")

@@ -1,10 +1,6 @@
-"""A task that needs memory (notebook 14): the class is a word's first symbol, ``length`` distractors later.
-
-A word is one of ``classes`` symbols (``a b c d``) then ``length`` symbols drawn from ``distractors``
-others (``e f g h``); chance is ``1 / classes``. The words are strings, so a ``Classifier``
-reads them like any words. ``first_step_gradient`` measures how much of the loss's gradient
-on ``h_T`` is left at ``h_1`` (notebook 9's vanishing gradient); ``open_update_gate`` starts
-a GRU that keeps most of ``h`` at each step, ``update_gate`` reads its ``z_t``.
+"""A task that needs memory (notebook 14): the class is a word's first symbol, one of ``classes`` (``a b c d``),
+followed by ``length`` symbols drawn from ``distractors`` others (``e f g h``); chance is ``1 / classes``.
+The words are strings, so a ``Classifier`` reads them like any words.
 """
 from __future__ import annotations
 
@@ -57,15 +53,13 @@ def update_gate(clf: Classifier, word: str) -> torch.Tensor:
 
 
 def first_step_gradient(clf: Classifier, words: Sequence[str], targets: Sequence[str]) -> float:
-    """``|dL/dh_1| / |dL/dh_T|`` of the mean loss over ``words`` (all of one length), from one backward pass."""
+    """``|dL/dh_1| / |dL/dh_T|`` of the mean loss over ``words`` (all of one length), from one backward pass:
+    how much of the gradient is left at the first step (notebook 9's vanishing gradient)."""
     codes, labels = clf.encode(words, targets)
     if len({len(c) for c in codes}) != 1:
         raise ValueError("first_step_gradient takes words of one length (step 1 is then every word's first)")
     rnn = clf.rnn
-    codes = torch.tensor(codes, device=rnn.device).T
-    trace = rnn.forward(codes)
+    trace = rnn.forward(torch.tensor(codes, device=rnn.device).T)
     _, dO, _ = softmax_minus_onehot(trace.H[-1] @ rnn.V.T, torch.tensor(labels, device=rnn.device), 1 / len(labels))
-    dH = torch.zeros_like(trace.H)
-    dH[-1] = dO @ rnn.V
-    dh = backward(trace, rnn.W, rnn.nin, dH, steps=True).dh
+    dh = backward(trace, rnn.W, rnn.nin, dO @ rnn.V, steps=True).dh            # the loss reads only h_T
     return (dh[1].norm() / dh[-1].norm()).item()

@@ -1,19 +1,10 @@
 """Model files: versioned, bounded, written whole or not at all, and never run as code.
 
-A file is one line ``rnnlib-model 2``, one line of JSON (what the model is: its kind, cell,
-sizes, dtype, vocabulary, classes, settings, and the sha256 of the numbers), then the numbers of
-``theta`` as little-endian floats of the model's dtype. ``load`` reads no pickle and no code. It
-opens without blocking and refuses anything but a regular file of at most ``MAX_FILE_BYTES``; it
-reads at most ``MAX_HEADER_BYTES`` of header; and before it allocates or reads the numbers it
-checks that the file's size is exactly what the header's sizes make, so that what a file can
-cost is bounded by its size. It refuses numbers that are not finite.
-
-``save`` refuses weights that are not finite, then writes a temporary file of a fixed short name
-beside the target and renames it over the target: a failure or a signal (``KeyboardInterrupt``,
-or any exception a signal handler raises) removes it and leaves what was there as it was. A
-symbolic link given as the target is followed (the file it points to is replaced, the link
-stays; ``target_of`` says which file that is); a link loop, a folder, a FIFO or a device is
-refused, and so is an existing file that is not an rnnlib model file (it is not ours to replace).
+A file is one line ``rnnlib-model 2``, one line of JSON (kind, cell, sizes, dtype, vocabulary, classes,
+settings, the sha256 of the numbers), then ``theta`` as little-endian floats of the model's dtype. ``load``
+reads no pickle and no code, and checks the file's size against its header before it allocates, so that
+what a file can cost is bounded by its size. ``save`` writes a temporary file beside the target and
+renames it over the target: a failure or a signal leaves what was there as it was.
 """
 from __future__ import annotations
 
@@ -39,14 +30,14 @@ MAX_NUMBERS = 50_000_000                                  # the largest model RN
 MAX_HEADER_BYTES = 1 << 20
 MAX_FILE_BYTES = MAX_HEADER_BYTES + 8 * MAX_NUMBERS
 KINDS = {"classifier": Classifier, "language-model": LanguageModel}
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not block us
 
 
 def target_of(path: str | os.PathLike) -> Path:
-    """The file ``save(model, path)`` would write: ``path``, or the file a symbolic link there points to.
-
-    Everything that can be known before training is checked now, with an ``OSError`` naming the
-    path: a link loop, a folder or a special file, an existing file that is not a model file, a
-    missing or unwritable folder, a name too long (a temporary file is made and removed there).
+    """The file ``save(model, path)`` would write: ``path``, or the file a symbolic link there points to (the
+    link stays). What can be known before training is checked now, with an ``OSError`` naming the path: a
+    link loop, a folder or a special file, an existing file that is not a model file (not ours to replace),
+    a missing or unwritable folder, a name too long (a temporary file is made and removed there).
     """
     path = Path(path)
     try:
@@ -112,13 +103,12 @@ def _temporary(folder: Path) -> Path:
 
 
 def _first_bytes(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as f:
+    with os.fdopen(os.open(path, READ_FLAGS), "rb") as f:
         return f.read(len(MAGIC) + 1)
 
 
 def save(model: Classifier | LanguageModel, path: str | os.PathLike, settings: dict | None = None) -> Path:
-    """Write ``model`` to ``path`` (see the module's docstring); returns the file written."""
+    """Write ``model`` to ``target_of(path)``, refusing weights that are not finite; returns the file written."""
     kind = next((k for k, cls in KINDS.items() if isinstance(model, cls)), None)
     if kind is None:
         raise TypeError(f"save takes a Classifier or a LanguageModel, got {type(model).__name__}")
@@ -157,7 +147,7 @@ def load(path: str | os.PathLike) -> Classifier | LanguageModel:
     """The model in a file written by ``save``; anything else is refused with a one-line ``ValueError`` or ``OSError``."""
     name, path = _named(path), Path(path)            # named as given ('' is not '.')
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))   # a FIFO must not block us
+        fd = os.open(path, READ_FLAGS)
     except FileNotFoundError:
         raise FileNotFoundError(f"no model file at {name}") from None
     except OSError as err:

@@ -1,15 +1,7 @@
-"""The recurrence: the table of cells, one step, one pass over time.
-
-Every cell reads ``W @ h_{t-1}`` and ``U @ x_t + b`` and returns ``h_t``; the simple cells
-(notebook 5, 'A nonlinearity and a bias') are ``h_t = f(W @ h_{t-1} + U @ x_t + b)``, the
-gated cell stacks three such blocks (notebook 14, 'A gated cell from matrices'). A cell is its ``step``
-and the ``back`` step that the backward pass needs (``rnnlib.bptt``, notebook 8): adding a
-cell is one more entry of ``CELLS``.
-
-Words are rows here, as in ``torch.nn.RNN``: ``H[t]`` is ``batch x nhidden`` and a step
-computes ``H[t-1] @ W.T``, the transpose of the notebooks' ``W @ h``. ``U @ onehot(c)`` is
-column ``c`` of ``U`` (notebook 5), so the input term of every step is gathered at once.
-``W``, ``U``, ``b`` keep the notebooks' shapes (``b`` is a column).
+"""The recurrence: the table of cells and the one loop over time (notebook 5, 'A nonlinearity and a bias';
+notebook 14, 'A gated cell from matrices'). Words are rows here, as in ``torch.nn.RNN``: ``H[t]`` is
+``batch x nhidden`` and a step computes ``H[t-1] @ W.T``, the transpose of the notebooks' ``W @ h``;
+``W``, ``U``, ``b`` keep the notebooks' shapes (``b`` a column). Adding a cell is one more entry of ``CELLS``.
 """
 from __future__ import annotations
 
@@ -24,11 +16,11 @@ import torch.nn.functional as F
 class Cell:
     """One row of the table: ``gates`` blocks of ``nhidden`` rows in ``W``, ``U`` and ``b``.
 
-    ``step(Ux_t, h_prev, WT, out)`` writes ``h_t`` into ``out`` and returns what it keeps for
-    the backward pass; ``kept(trace)`` gives that for every step; ``back(dh, kept_t, h_prev,
-    dUx, dWh)`` writes ``dL/d(U@x_t + b)`` into ``dUx`` and ``dL/d(W@h_{t-1})`` into ``dWh`` (the
-    same tensor for a simple cell) and returns the part of ``dL/dh_{t-1}`` that does not go
-    through ``W`` (``None`` for a simple cell).
+    ``step(Ux_t, h_prev, WT, out)`` writes ``h_t`` into ``out`` and returns what it keeps for the backward
+    pass (``rnnlib.bptt``, notebook 8); ``kept(trace)`` gives that for every step; ``back(dh, kept_t, h_prev,
+    dUx, dWh)`` writes ``dL/d(U@x_t + b)`` into ``dUx`` and ``dL/d(W@h_{t-1})`` into ``dWh`` (the same
+    tensor for a simple cell) and returns the part of ``dL/dh_{t-1}`` that does not go through ``W``
+    (``None`` for a simple cell).
     """
 
     name: str
@@ -50,10 +42,10 @@ def simple(name: str, f_: Callable, f_prime: Callable) -> Cell:
 
 def gru_step(Ux, h_prev, WT, out):
     """PyTorch's GRU (reset gate ``r``, update gate ``z``, candidate ``n``), its inner bias zero."""
-    Wh = h_prev @ WT                                      # the three blocks of W @ h, one product
-    r, z = torch.sigmoid(Ux[:, :2 * WT.shape[0]] + Wh[:, :2 * WT.shape[0]]).chunk(2, dim=1)
-    Wh_n = Wh[:, 2 * WT.shape[0]:]
-    n = torch.tanh(Ux[:, 2 * WT.shape[0]:] + r * Wh_n)
+    Wh, rz = h_prev @ WT, 2 * WT.shape[0]                 # the three blocks of W @ h, one product
+    r, z = torch.sigmoid(Ux[:, :rz] + Wh[:, :rz]).chunk(2, dim=1)
+    Wh_n = Wh[:, rz:]
+    n = torch.tanh(Ux[:, rz:] + r * Wh_n)
     torch.lerp(n, h_prev, z, out=out)                     # h_t = (1 - z) * n + z * h_{t-1}
     return r, z, n, Wh_n
 
@@ -90,12 +82,9 @@ class Trace:
 
 def forward(cell: Cell, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor, codes: torch.Tensor,
             mask: torch.Tensor | None = None, h0: torch.Tensor | None = None) -> Trace:
-    """Every ``h_t`` of a batch of words: the one loop over time of ``rnnlib``.
-
-    ``codes`` is ``T x batch`` (words left-padded with any code), ``mask`` marks the real
-    characters (a padded word keeps ``h_0`` until it starts, notebook 11); ``h0`` is
-    ``batch x nhidden`` (zeros when None).
-    """
+    """Every ``h_t`` of a batch of words: ``codes`` is ``T x batch`` (words left-padded with any code),
+    ``mask`` marks the real characters (a padded word keeps ``h_0`` until it starts, notebook 11); ``h0``
+    is ``batch x nhidden`` (zeros when None)."""
     T, B = codes.shape
     nhidden = W.shape[1]
     Ux = F.embedding(codes, U.T).add_(b.T)                # column x_t of U, plus b, for every step

@@ -1,12 +1,7 @@
 """Characters and labels as numbers: the one normalisation rule, vocabularies, batches.
 
-What a word is, wherever a word enters the library (vocabulary, training, prediction, the
-command line, the static site): leading and trailing whitespace removed, case folded
-(``str.casefold``: ``ß`` -> ``ss``), then Unicode NFC; so ``"Katze"``, ``" katze "`` and
-``"e" + U+0301`` for ``"é"`` are the same characters (notebook 1). A word left empty is refused,
-and so is one longer than ``MAX_WORD_LENGTH`` characters, before any work. Shapes follow the
-notebooks: ``onehot(c)`` is a column ``x_t``, ``onehot_batch`` is ``T x nvocab x batch``
-left-padded (notebook 11). ``Batches`` groups encoded words by length (no padding).
+Wherever a word enters the library it is stripped, case folded (``ß`` -> ``ss``), then NFC: ``" Katze "`` and
+``"katze"`` are the same characters (notebook 1). A word left empty or longer than ``MAX_WORD_LENGTH`` is refused.
 """
 from __future__ import annotations
 
@@ -21,6 +16,7 @@ from .checks import check_choice, quote  # noqa: F401 (quote: text.quote, the me
 
 UNKNOWN_POLICIES = ("error", "skip")
 MAX_WORD_LENGTH = 1000
+APPLY_CELLS = 1 << 16  # characters Batches.apply hands its function at once: bounded memory
 
 
 def normalize(word: str) -> str:
@@ -44,7 +40,7 @@ def fold(text: str) -> str:
 
 
 def check_word(word: object) -> None:
-    """A one-line ``TypeError`` unless ``word`` is a string (``normalize`` refuses an empty one)."""
+    """A one-line ``TypeError`` unless ``word`` is a string."""
     if not isinstance(word, str):
         raise TypeError(f"expected a word as a str, got {type(word).__name__}: {quote(word)}")
 
@@ -157,11 +153,8 @@ class Vocab:
         return x
 
     def onehot_word(self, word: str, unknown: str = "error", dtype: torch.dtype | None = None) -> torch.Tensor:
-        """All of a word's ``x_t`` stacked: shape ``(len(word), len(vocab), 1)``."""
-        codes = torch.tensor(self.encode(word, unknown))
-        X = torch.zeros(len(codes), len(self), 1, dtype=dtype or torch.get_default_dtype())
-        X[torch.arange(len(codes)), codes, 0] = 1.0
-        return X
+        """All of a word's ``x_t`` stacked: shape ``(len(word), len(vocab), 1)``, a batch of one word."""
+        return self.onehot_batch([word], unknown, dtype)
 
     def onehot_batch(self, words: Sequence[str], unknown: str = "error", dtype: torch.dtype | None = None
                      ) -> torch.Tensor:
@@ -227,12 +220,9 @@ class Labels:
 
 
 class Batches:
-    """Encoded words (``inputs[i]``, a list of codes) and their ``targets``, grouped by length once.
-
-    A target is a class number, or a list as long as the word (a language model's next symbols).
-    ``equal_lengths`` and ``padded`` cut one epoch into batches ``(codes, mask, targets)`` with
-    ``codes`` steps x batch (notebook 11); ``apply`` runs a function over every word in order.
-    """
+    """Encoded words (``inputs[i]``, a list of codes) and their ``targets``, grouped by length once: a target
+    is a class number, or a list as long as the word (a language model's next symbols). A batch is
+    ``(codes, mask, targets)``, ``codes`` steps x batch (notebook 11)."""
 
     def __init__(self, inputs: Sequence[Sequence[int]], targets: Sequence, device: torch.device | str = "cpu"):
         if len(inputs) != len(targets) or not len(inputs):
@@ -252,7 +242,7 @@ class Batches:
         return len(self.inputs)
 
     def equal_lengths(self, batch_size: int, rng: random.Random) -> list[tuple]:
-        """Batches of words of one length (no padding, mask ``None``), shuffled within each length and among themselves."""
+        """Batches of words of one length (no padding, mask ``None``), shuffled within each length and among them."""
         batches = []
         for n in sorted(self.groups):
             codes, targets = self.groups[n]
@@ -281,14 +271,13 @@ class Batches:
                    [0] * (T - len(self.inputs[i])) + list(self.targets[i]) for i in ids]
         return self._tensor(rows), None if mask.all() else mask, self._tensor(targets)
 
-    def apply(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], max_cells: int = 1 << 16
-              ) -> torch.Tensor:
-        """``fn(codes, targets)`` over the words of each length, at most ``max_cells`` characters at
-        once (no padding, no mask), its rows put back in the words' order."""
+    def apply(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``fn(codes, targets)`` over the words of each length, at most ``APPLY_CELLS`` characters at once (no
+        padding, no mask), its rows put back in the words' order."""
         out = None
         for n, (codes, targets) in self.groups.items():
             ids = torch.tensor(self.members[n], device=self.device)
-            step = max(1, max_cells // n)
+            step = max(1, APPLY_CELLS // n)
             for s in range(0, codes.shape[1], step):
                 rows = fn(codes[:, s:s + step], targets[..., s:s + step])
                 if out is None:

@@ -1,9 +1,8 @@
 """One palette, one DPI, one PNG encoder; matrices as grids of coloured cells (drawing only).
 
-Blue is negative, white zero, red positive; what lies in 0..1 (gates, probabilities) is green; the
-current step is ``HIGHLIGHT``, the steps to come ``TO_COME`` grey. A player renders a frame per step
-as soon as a word is typed, so a grid writes its values as one collection of cached letter outlines
-(not one ``Text`` per cell), and a ``Blit`` redraws only what changes over a saved background.
+Blue is negative, white zero, red positive; what lies in 0..1 (gates, probabilities) is green. A player
+renders a frame per step as soon as a word is typed: a grid writes its values as one collection of cached
+letter outlines (not one ``Text`` per cell), and a ``Blit`` redraws only what changes.
 """
 from __future__ import annotations
 
@@ -44,9 +43,8 @@ def outline(text: str, size: float, width: float) -> Path:
 
 
 class Cells:
-    """A matrix as coloured cells, its values written in (``fontsize`` None: colours only): row ``i``,
-    column ``j`` is the unit square at ``(x0 + j, y0 + i)`` of axes whose y points down. ``animated``
-    cells are left out of a full draw, for a ``Blit`` to draw them frame after frame."""
+    """A matrix as coloured cells, its values written in (``fontsize`` None: colours only): row ``i``, column
+    ``j`` is the unit square at ``(x0 + j, y0 + i)`` of axes whose y points down. ``animated``: for a ``Blit``."""
 
     def __init__(self, ax, x0: float, y0: float, nrows: int, ncols: int, norm: Normalize, cmap: str = CMAP,
                  fmt: str = "{:.2f}", fontsize: float | None = 8, hide_zeros: bool = False, animated: bool = False):
@@ -100,8 +98,8 @@ class Letters:
 
 
 def new_figure(width: float, height: float, pyplot: bool = False) -> Figure:
-    """``width`` x ``height`` inches: with pyplot for a picture (a notebook shows it once, under the cell),
-    without for a player's frames (a notebook never shows them by themselves)."""
+    """``width`` x ``height`` inches: with pyplot for a picture (a notebook shows it under the cell), without
+    for a player's frames."""
     if pyplot:
         import matplotlib.pyplot as plt
         return plt.figure(figsize=(width, height), dpi=DPI)
@@ -118,8 +116,8 @@ def unit_axes(fig: Figure, width: float, height: float):
 
 
 def png(fig: Figure, redraw: bool = True) -> bytes:
-    """``fig`` (``redraw=False``: what its canvas holds now) as PNG in 256 colours: half the bytes of
-    RGB and faster to compress, so a saved notebook stays small."""
+    """``fig`` (``redraw=False``: what its canvas holds now) as PNG in 256 colours: half the bytes of RGB and
+    faster to compress."""
     if redraw:
         fig.canvas.draw()
     buffer = io.BytesIO()

@@ -1,8 +1,5 @@
-"""The players of the loop, one frame per step: forward (notebooks 2, 3, 5) and backward (notebook 8).
-
-``h_t`` is read from ``rnnlib.rnn.forward``, ``dL/dh_t`` and ``dL/dU`` from ``rnnlib.bptt.backward``
-(``pictures.backward_steps``); a forward frame shows the parts of the step around ``h_t``. The
-matrices are checked once, when a player is made; a word, when it enters.
+"""The players of the loop, one frame per step: forward (notebooks 2, 3, 5), ``h_t`` from ``rnnlib.rnn.forward``,
+and backward (notebook 8), ``dL/dh_t`` and ``dL/dU`` from ``pictures.backward_steps``.
 """
 from __future__ import annotations
 

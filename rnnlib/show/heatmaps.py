@@ -1,6 +1,5 @@
-"""The heat-map players of notebooks 13 to 15: a word's vectors as one column per step, and bars of
-what the model makes of them. One painter (``Heatmaps``) for all three; ``h_t`` and the gates come
-from ``forward``'s trace, the probabilities from ``rnnlib.learned`` and ``LanguageModel.sample``.
+"""The heat-map players of notebooks 13 to 15: a word's vectors as one column per step (``h_t`` and the gates
+from ``forward``'s trace), and bars of what the model makes of them. One painter, ``Heatmaps``, for all three.
 """
 from __future__ import annotations
 
@@ -35,14 +34,13 @@ class Heatmaps:
         widths = [0.75, col * T, 0.95, 0.1 * max(len(n) for s in steps for n in s[0]) + 0.35, 2.3]
         widths += [0.1 * T + 0.5, (0.6 if len(table[1]) <= 6 else 0.3) * len(table[1]) + 0.25] if table else []
         bottom = 1.2 if table and len(table[1]) > 6 else 0.6
-        fig = self.fig = new_figure(sum(widths), height + bottom + 0.7)
+        fig_width, fig_height = sum(widths), height + bottom + 0.7
+        fig = self.fig = new_figure(fig_width, fig_height)
 
         def axes(x0, y0, w, h):                                      # a rectangle in inches from the bottom left
-            return fig.add_axes((x0 / sum(widths), y0 / (height + bottom + 0.7), w / sum(widths),
-                                 h / (height + bottom + 0.7)))
+            return fig.add_axes((x0 / fig_width, y0 / fig_height, w / fig_width, h / fig_height))
 
-        self.title = fig.text(0.1 / sum(widths), 1 - 0.25 / (height + bottom + 0.7), "", fontsize=12, va="center",
-                              animated=True)
+        self.title = fig.text(0.1 / fig_width, 1 - 0.25 / fig_height, "", fontsize=12, va="center", animated=True)
         self.maps, self.boxes = [], []
         y, share = bottom + height, (height - 0.45 * (len(maps) - 1)) / sum(heights)
         for (title, values, norm, cmap), h in zip(maps, heights):

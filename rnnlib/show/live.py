@@ -3,10 +3,8 @@
     live_box(clf, word="katze")                  each class's probability after every letter typed (notebook 13)
     live_sampler(lm, "German", temperature=0.8)  new words drawn letter by letter, a temperature slider (notebook 15)
 
-Each is a plain HTML output: a ``<div data-rnn-live>`` holding the model as JSON (``theta`` as base64
-little-endian float32), what JavaScript lacks of ``rnnlib.text``'s rule as small tables (where
-``casefold`` is not ``lower``, Python's whitespace and digits), and ``live.js`` inline. JupyterLab
-runs that script (in a trusted notebook before it runs) and so does the static site: one behaviour.
+Each is a plain HTML output: the model as JSON, the tables JavaScript lacks for ``rnnlib.text``'s rule, and
+``live.js`` inline; JupyterLab (in a trusted notebook) and the static site run the same script.
 """
 from __future__ import annotations
 
@@ -48,8 +46,8 @@ def _ranges(test) -> list[list[int]]:
 def text_rules() -> dict:
     """Where ``casefold`` is not ``lower`` (JavaScript's ``toLowerCase``), as runs ``[first, count, step,
     delta]`` plus the folds into several letters; the code points of ``str.isspace`` (what ``strip``
-    removes) and of the digits that are not decimal (``\\p{Nd}`` in JavaScript) for ``hint``.
-    The same tables from Python 3.10 to 3.13 (Unicode 13 to 15.1): a notebook's output stays the same."""
+    removes) and of the digits that are not decimal (``\\p{Nd}`` in JavaScript) for ``hint``. The same
+    tables from Python 3.10 to 3.13 (Unicode 13 to 15.1): a notebook's output stays the same."""
     runs, many = [], {}
     for n in range(0x110000):
         folded = chr(n).casefold()

@@ -1,7 +1,5 @@
-"""Static pictures of the loop beside each player, for the reader whose page runs no scripts.
-
-The numbers come from ``rnnlib.rnn.forward`` and ``rnnlib.bptt.backward``; the matrices are
-checked here, where the pictures and the players of ``rnnlib.show.frames`` take them in.
+"""Static pictures of the loop beside each player, for the reader whose page runs no scripts; the numbers
+come from ``rnnlib.rnn.forward`` and ``rnnlib.bptt.backward``, the matrices are checked here.
 """
 from __future__ import annotations
 
@@ -76,12 +74,10 @@ def scalar_matrices(vocab: Vocab, weight: float = 1) -> tuple[torch.Tensor, torc
 
 def backward_steps(codes: list[int], W, U, b, V, target: int, cell: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``dL/dh_t`` (row t - 1) and ``dL/dU`` summed over steps T..t (``T x nh x nvocab``), t = 1..T, for the
-    loss ``-log softmax(V @ h_T)[target]``: ``bptt.backward`` over ``forward``'s trace, and for each sum
-    over steps t..T of each step's share (notebook 8, 'BPTT by hand')."""
+    loss ``-log softmax(V @ h_T)[target]`` (notebook 8, 'BPTT by hand')."""
     trace = forward(CELLS[cell], W, U, b, torch.tensor(codes)[:, None])
-    dH = torch.zeros_like(trace.H)
-    dH[-1] = softmax_minus_onehot(trace.H[-1] @ V.T, torch.tensor([target]))[1] @ V
-    back = backward(trace, W, U.shape[1], dH, steps=True)
+    dh_T = softmax_minus_onehot(trace.H[-1] @ V.T, torch.tensor([target]))[1] @ V    # the loss reads only h_T
+    back = backward(trace, W, U.shape[1], dh_T, steps=True)
     columns = torch.zeros(len(codes), U.shape[1], U.shape[0], dtype=W.dtype)
     columns[torch.arange(len(codes)), torch.tensor(codes)] = back.dz[:, 0]      # step t feeds column x_t
     dh, dU = back.dh[1:, 0], columns.flip(0).cumsum(0).flip(0).transpose(1, 2)   # summed over steps t..T

@@ -13,13 +13,9 @@ PLAY_INTERVAL_MS = 800
 
 
 class Player(widgets.VBox):
-    """Play, slider ``t`` and a word box above a Stack of the frames ``make_frames(word)`` returns.
-
-    ``make_frames`` checks its word and raises a one-line ValueError or TypeError for one it cannot
-    show: the first word's error is the caller's (raised), a typed word's is shown in ``message``
-    and the frames stay. ``description`` names what the box holds. The parts: ``stack``, ``play``,
-    ``slider``, ``word_box``, ``message``, ``links``.
-    """
+    """Play, slider ``t`` and a word box (``description`` names what it holds) above a Stack of the frames
+    ``make_frames(word)`` returns. ``make_frames`` raises a one-line ValueError or TypeError for a word it
+    cannot show: the first word's error is raised, a typed word's is shown in ``message``, the frames stay."""
 
     def __init__(self, word: str, make_frames: Callable[[str], list[widgets.Widget]], description: str = "word"):
         frames, self.make_frames = make_frames(word), make_frames

@@ -1,7 +1,4 @@
-"""Pictures of a trained classifier: learning curves and the confusion matrix.
-
-Each plot returns a matplotlib Figure made with pyplot, so that a notebook shows it once, under the cell.
-"""
+"""Pictures of a trained classifier: learning curves and the confusion matrix (pyplot figures, shown under the cell)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -14,9 +11,8 @@ HISTORY_KEYS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy")
 
 
 def plot_history(history) -> plt.Figure:
-    """Loss (left) and accuracy (right) per epoch, training and validation, of a ``train.History`` or of
-    a dict of lists (a loop written by hand) with the keys ``train_loss``, ``train_accuracy`` and,
-    optionally, ``valid_loss``, ``valid_accuracy``. Shown in notebooks 11 and 12."""
+    """Loss and accuracy per epoch, training and validation, of a ``train.History`` or of a dict of lists (a
+    loop written by hand) with its keys (``valid_...`` optional). Shown in notebooks 11 and 12."""
     get = history.get if isinstance(history, Mapping) else lambda key: getattr(history, key, None)
     lists = {key: get(key) for key in HISTORY_KEYS}
     if lists["train_loss"] is None or lists["train_accuracy"] is None:
