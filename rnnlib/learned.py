@@ -15,11 +15,19 @@ from .optim import Optimizer
 from .text import Batches, check_words
 
 
+def _matrix(M: torch.Tensor) -> torch.Tensor:
+    """``M`` as a float64 matrix on the CPU (float64: the same cosines and directions on every processor)."""
+    M = torch.as_tensor(M).detach().cpu().to(torch.float64)
+    if M.dim() != 2 or min(M.shape) < 1:
+        raise ValueError(f"expected a matrix with one vector per column, got shape {tuple(M.shape)}")
+    if not torch.isfinite(M).all():
+        raise ValueError("the matrix holds NaN or infinite numbers")
+    return M
+
+
 def _unit_columns(M: torch.Tensor) -> torch.Tensor:
     """``M`` with each column scaled to length 1 (a zero column stays zero)."""
-    M = torch.as_tensor(M).detach().cpu().float()
-    if M.dim() != 2:
-        raise ValueError(f"expected a matrix (one vector per column), got shape {tuple(M.shape)}")
+    M = _matrix(M)
     return M / M.norm(dim=0, keepdim=True).clamp_min(1e-12)
 
 
@@ -45,7 +53,9 @@ def project_2d(M: torch.Tensor) -> torch.Tensor:
     """Two coordinates per column of ``M`` (``n x 2``): the centred columns on the two directions they
     spread most along (PCA by an SVD), each direction's sign fixed (its largest coordinate positive)
     so that a picture does not flip between runs."""
-    M = torch.as_tensor(M).detach().cpu().float()
+    M = _matrix(M)
+    if M.shape[0] < 2 or M.shape[1] < 2:
+        raise ValueError(f"a 2-D projection needs at least 2 rows and 2 columns, got shape {tuple(M.shape)}")
     centred = M - M.mean(dim=1, keepdim=True)
     P = centred.T @ torch.linalg.svd(centred, full_matrices=False).U[:, :2]
     return P * torch.sign(P.gather(0, P.abs().argmax(dim=0, keepdim=True)))
@@ -85,12 +95,12 @@ def fit_readout(H: torch.Tensor, targets: torch.Tensor, nclasses: int, batch_siz
     """A new ``V`` (``nclasses x nhidden``) learnt on the fixed ``h`` vectors that are the columns of ``H``:
     from ``V = 0``, minibatch Adam on the mean cross-entropy of ``V @ h``, what ``fit`` does without
     clipping, with ``W``, ``U`` and ``b`` frozen."""
-    H, targets = torch.as_tensor(H).detach().cpu().float(), torch.as_tensor(targets)
-    if H.dim() != 2 or H.shape[1] != len(targets):
+    H, targets = _matrix(H), torch.as_tensor(targets)
+    if H.shape[1] != len(targets):
         raise ValueError(f"H must hold one column per target: {tuple(H.shape)} for {len(targets)} targets")
     check_int("batch_size", batch_size), check_int("epochs", epochs), check_positive("lr", lr)
     generator = torch.Generator().manual_seed(check_seed("seed", seed))
-    V = torch.zeros(check_int("nclasses", nclasses), H.shape[0])
+    V = torch.zeros(check_int("nclasses", nclasses), H.shape[0], dtype=H.dtype)
     update = Optimizer("adam", V).step
     for _ in range(epochs):
         order = torch.randperm(H.shape[1], generator=generator)

@@ -109,7 +109,7 @@ def dropped(H: torch.Tensor, dropout: float, generator: torch.Generator) -> tupl
     ``1 / (1 - dropout)``, so that its mean stays ``H``; ``(H, None)`` when ``dropout`` is 0."""
     if not dropout:
         return H, None
-    keep = (torch.rand(H.shape, generator=generator).to(H) >= dropout) / (1 - dropout)
+    keep = ((torch.rand(H.shape, generator=generator) >= dropout) / (1 - dropout)).to(H)   # H's dtype and device
     return H * keep, keep
 
 

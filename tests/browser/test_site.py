@@ -22,7 +22,7 @@ import pytest
 
 from labdriver import ROOT, notebook_names, saved_players
 from test_live_page import classifier_of, type_and_compare
-from test_jupyterlab import PlayerOnPage, players, step_through
+from test_jupyterlab import PlayerOnPage, players, step_through, wait_for
 
 pytestmark = pytest.mark.browser
 
