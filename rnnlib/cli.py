@@ -7,8 +7,7 @@
 
 train and train-lm show their progress on stderr (not with --quiet), then print valid_accuracy=
 or valid_bits_per_char=<float> on stdout. predict prints one line per word, three tab-separated
-fields: the word, its most probable language, that probability (a model from train-lm is for
-sample). sample prints one new word a line.
+fields: the word, its most probable language, that probability. sample prints one new word a line.
 
 Words are printed as they are when every character is printable, the output's encoding has
 them all and the word does not begin with a quote; otherwise as a Python string literal,
@@ -43,8 +42,8 @@ from .rnn import CELLS
 from .text import UNKNOWN_POLICIES, Labels, Vocab
 from .train import TrainingDiverged, fit
 
-# A flag left out takes its value here, per command and data set: the words task's settings, chosen on
-# seed 0 (README, "Results"; benchmarks/models.py runs them on five seeds); surnames reuse them.
+# A flag left out takes its value here, per command and data set: the words task's settings, picked from a
+# few tries on seed 0 (benchmarks/models.py runs them on five seeds; README, "Results"); surnames adapt them.
 DEFAULTS = {
     "train": {"words": {"epochs": 12, "batch_size": 32, "hidden": 256, "lr": 0.002, "cell": "gru", "dropout": 0.5},
               "surnames": {"epochs": 20, "batch_size": 64, "hidden": 256, "lr": 0.001, "cell": "gru", "dropout": 0.5}},
@@ -54,7 +53,7 @@ DEFAULTS = {
 WORDS_LANGUAGES, WORDS_PER_LANGUAGE = ["en", "fr", "de"], 12000
 VALID_FRACTION, SPLIT_SEED = 0.2, 0  # one validation set for every --seed, so that runs compare
 MAX_LR = 100.0  # fit refuses more
-COMMAND_LINE_CELLS = ("tanh", "relu", "gru")
+COMMAND_LINE_CELLS = tuple(name for name in CELLS if name != "identity")  # identity: the bag of notebook 5, a lesson, not a model
 
 
 class CommandLineError(Exception):
