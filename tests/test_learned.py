@@ -36,7 +36,8 @@ def test_cosine_similarities_of_known_columns():
                       [0.0, 3.0, 0.0, 1.0]])
     r = 1 / math.sqrt(2)
     torch.testing.assert_close(cosine_similarities(M), torch.tensor([[1, 0, -1, r], [0, 1, 0, r],
-                                                                     [-1, 0, 1, -r], [r, r, -r, 1]]))
+                                                                     [-1, 0, 1, -r], [r, r, -r, 1]],
+                                                                    dtype=torch.float64))
     with pytest.raises(ValueError, match="expected a matrix"):
         cosine_similarities(torch.ones(3))
 
@@ -109,7 +110,8 @@ def separable(n=300, seed=1):
     gen = torch.Generator().manual_seed(seed)
     centres = torch.tensor([[2.0, -2.0, 0.0], [0.0, 0.0, 2.0]])
     targets = torch.randint(0, 3, (n,), generator=gen)
-    return centres[:, targets] + 0.6 * (torch.rand(2, n, generator=gen) - 0.5), targets
+    H = centres[:, targets] + 0.6 * (torch.rand(2, n, generator=gen) - 0.5)
+    return H.double(), targets
 
 
 def test_fit_readout_learns_separable_h_and_is_seeded():
@@ -138,8 +140,9 @@ def test_fit_readout_makes_one_update_per_batch(monkeypatch):
 def test_fit_readout_makes_torch_optim_adams_updates():
     """The gradient written out and rnnlib.optim's Adam give the updates of autograd and torch.optim.Adam."""
     gen = torch.Generator().manual_seed(2)
-    H, targets = torch.rand(5, 70, generator=gen) * 2 - 1, torch.randint(0, 3, (70,), generator=gen)
-    V = torch.zeros(3, 5, requires_grad=True)
+    H = (torch.rand(5, 70, generator=gen) * 2 - 1).double()
+    targets = torch.randint(0, 3, (70,), generator=gen)
+    V = torch.zeros(3, 5, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([V], lr=0.03)
     order_gen = torch.Generator().manual_seed(4)
     for _ in range(2):
@@ -151,5 +154,5 @@ def test_fit_readout_makes_torch_optim_adams_updates():
             loss.backward()
             optimizer.step()
     ours = fit_readout(H, targets, 3, batch_size=16, lr=0.03, epochs=2, seed=4)
-    assert not torch.equal(ours, torch.zeros(3, 5))
+    assert not torch.equal(ours, torch.zeros(3, 5, dtype=torch.float64))
     torch.testing.assert_close(ours, V.detach())
