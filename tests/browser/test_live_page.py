@@ -444,7 +444,9 @@ def test_the_same_output_works_in_jupyterlab_when_trusted_and_shows_its_text_whe
         assert page.locator(".jp-Notebook [data-rnn-live] input").count() == 0
         output.screenshot(path=artifacts / "live_box_jupyterlab_untrusted.png")
         lab.close()
-        assert not errors, errors
+        # JupyterLab's own note when a notebook is closed while its kernel is still starting: not the page's
+        closing = "Canceled future for create_subshell_request message before replies were done"
+        assert not [e for e in errors if e != closing], errors
     finally:
         context.close()
         server.stop()
