@@ -33,7 +33,10 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 # would cover the notebook; readers dismiss it once, the tests switch it off.
 DISABLED_EXTENSIONS = {"@jupyterlab/apputils-extension:announcements": True}
 # Nothing the tests do is to be saved into the served copy; and no kernel is needed to look.
-USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False}}
+# Windowing "none": every cell stays in the page. With JupyterLab's default ("full") a cell leaves the
+# page when late-drawn images above it push it out of view, and a busy machine saw a player vanish mid-test.
+USER_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+                 "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # nbformat's NotebookNotary: the signatures of trusted notebooks, and the key that signs them
@@ -198,7 +201,7 @@ class NotebookPage:
 
     def cell(self, index: int):
         """The Locator of cell ``index`` (markdown cells count too), scrolled into view."""
-        # JupyterLab 4.4 draws only the cells in view (windowingMode "full", its default): bring it into view first
+        # into view first, as a reader would scroll to it (and as JupyterLab's default windowing would need)
         self.page.evaluate(
             """async index => {
                 const notebook = window.jupyterapp.shell.currentWidget.content;
