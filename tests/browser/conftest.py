@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labdriver import NOTEBOOKS_DIR, ROOT, JupyterLab, NotebookError, NotebookPage
+from labdriver import NOTEBOOKS_DIR, ROOT, JupyterLab, NotebookError, NotebookPage, is_kernel_stopped_note
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -91,7 +91,11 @@ def lab_page(chromium):
     context = chromium.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+
+    def record(error) -> None:
+        if not is_kernel_stopped_note(str(error)):
+            page.errors.append(str(error))
+    page.on("pageerror", record)
     yield page
     context.close()
 
