@@ -8,6 +8,7 @@ import html
 from collections.abc import Callable
 
 import ipywidgets as widgets
+from IPython.display import Image
 
 PLAY_INTERVAL_MS = 800
 
@@ -36,6 +37,10 @@ class Player(widgets.VBox):
         """What a viewer without widgets shows (and nbval compares): the word and its last frame's label."""
         frames = self.stack.children
         return f"Player of {self.word_box.value!r}, {len(frames)} frames; the last: {html.unescape(frames[-1].children[0].value)}"
+
+    def picture(self) -> Image:
+        """The last frame's picture alone, for a page without scripts (notebooks 13 and 15 show it)."""
+        return Image(self.stack.children[-1].children[1].value)
 
     def _new_word(self, change: dict) -> None:
         try:
