@@ -123,6 +123,15 @@ def test_player_plays_with_no_kernel():
     assert len({bytes(f.children[1].value) for f in player.stack.children}) == 3    # each step its own picture
 
 
+def test_player_picture_is_its_last_frame_after_a_new_word():
+    player = matrix_player("cat", VOCAB, *matrices()[:3])
+    player.word_box.value = "tea"
+    last = bytes(player.stack.children[-1].children[1].value)
+    picture = player.picture()
+    assert picture.data == last and picture.format == "png" and "image/png" in picture._repr_mimebundle_()[0]
+    assert picture.data != bytes(matrix_player("cat", VOCAB, *matrices()[:3]).stack.children[-1].children[1].value)
+
+
 def test_word_box_renders_a_new_word_and_reports_a_bad_one_in_one_line():
     player = matrix_player("cat", VOCAB, *matrices()[:3])
     player.word_box.value = "katze"
