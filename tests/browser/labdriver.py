@@ -199,6 +199,37 @@ class NotebookPage:
                                 f"Server log:\n{server.log()}") from err
         return cls(page, name)
 
+    def run_all(self, timeout_s: float) -> None:
+        """Clear every output, then Run All Cells; wait until it finished and the kernel is idle
+        (the Binder image's test runs notebook 1 so).
+
+        Clearing first makes "every code cell has an execution count" mean
+        "every code cell ran in this page", not "was saved with a count".
+        """
+        self.page.evaluate(
+            """() => {
+                const app = window.jupyterapp;
+                window.__runAll = {done: false, result: null, error: null};
+                app.commands.execute('notebook:clear-all-cell-outputs')
+                    .then(() => app.commands.execute('notebook:run-all-cells'))
+                    .then(result => { window.__runAll.result = result; },
+                          error => { window.__runAll.error = String(error); })
+                    .finally(() => { window.__runAll.done = true; });
+            }""")
+        try:
+            self.page.wait_for_function("() => window.__runAll.done", timeout=timeout_s * 1000, polling=500)
+        except Exception as err:  # Playwright's TimeoutError: say which cell was still running
+            running = [c["index"] for c in self.cells() if c["type"] == "code" and c["count"] is None]
+            raise NotebookError(f"{self.name}: Run All Cells did not finish within {timeout_s:.0f} s; "
+                                f"cells not run yet: {running}") from err
+        state = self.page.evaluate("() => window.__runAll")
+        if state["error"]:
+            raise NotebookError(f"{self.name}: Run All Cells failed in the page: {state['error']}")
+        # run-all resolves once the last reply came; outputs and the idle status follow it
+        self.page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=30_000, polling=250)
+
     def cells(self) -> list[dict[str, Any]]:
         """Every cell as the page's model holds it: index, type, source, execution count, outputs (nbformat JSON)."""
         return self.page.evaluate(
