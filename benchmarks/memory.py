@@ -28,7 +28,7 @@ other, test words. Prints ``name=value`` lines:
   ``memory_tanh_accuracy``, ``memory_gru_accuracy`` at that length; ``memory_seconds``.
 
 ``--real-tasks``: the two cells on the course's words (``per_language=4000``, the course's split)
-and on the surnames (``RNNLIB_DATA``; less the junk line that ``data.surnames`` still keeps), hidden 64, batch 32, ``REAL_EPOCHS`` epochs of ``fit``'s
+and on the surnames (``RNNLIB_DATA``, cleaned by ``data.surnames``), hidden 64, batch 32, ``REAL_EPOCHS`` epochs of ``fit``'s
 default trainer: each cell's learning rate chosen from ``REAL_LRS`` on seed 0 by the accuracy on a
 tenth of the training words held out, then trained on all of them on seeds 0-4:
 ``<task>_<cell>_lr``, ``<task>_<cell>_valid_accuracy`` (median, ``_min``, ``_max``), ``<task>_<cell>_seconds_per_epoch``.
@@ -87,9 +87,6 @@ REAL_EPOCHS, REAL_LRS, REAL_NHIDDEN, REAL_BATCH_SIZE = 10, (0.001, 0.002, 0.005)
 
 def real_task(task: str):
     X, y = words(per_language=4000) if task == "words" else surnames()
-    # data.surnames keeps one junk line, "To The First\xa0 Page", whose no-break space no Vocab takes
-    kept = [i for i, w in enumerate(X) if "\xa0" not in w]
-    X, y = [X[i] for i in kept], [y[i] for i in kept]
     return X, y, *split(X, y, valid_fraction=0.2, seed=0)
 
 
