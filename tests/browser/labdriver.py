@@ -206,6 +206,8 @@ class NotebookPage:
         Clearing first makes "every code cell has an execution count" mean
         "every code cell ran in this page", not "was saved with a count".
         """
+        # Run All before the kernel is up makes JupyterLab ask "Select Kernel" and wait for a click
+        self.page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
         self.page.evaluate(
             """() => {
                 const app = window.jupyterapp;
