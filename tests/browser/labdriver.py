@@ -199,6 +199,13 @@ class NotebookPage:
                                 f"Server log:\n{server.log()}") from err
         return cls(page, name)
 
+    def wait_for_kernel(self, timeout_s: float) -> None:
+        """Wait, at most ``timeout_s``, until the kernel JupyterLab starts on opening is up."""
+        self.page.evaluate("""async ms => {
+                const ready = window.jupyterapp.shell.currentWidget.sessionContext.ready;
+                await Promise.race([ready, new Promise(done => setTimeout(done, ms))]);
+            }""", timeout_s * 1000)
+
     def run_all(self, timeout_s: float) -> None:
         """Clear every output, then Run All Cells; wait until it finished and the kernel is idle
         (the Binder image's test runs notebook 1 so).
@@ -206,8 +213,7 @@ class NotebookPage:
         Clearing first makes "every code cell has an execution count" mean
         "every code cell ran in this page", not "was saved with a count".
         """
-        # Run All before the kernel is up makes JupyterLab ask "Select Kernel" and wait for a click
-        self.page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
+        self.wait_for_kernel(timeout_s)   # Run All before it makes JupyterLab ask "Select Kernel" and wait
         self.page.evaluate(
             """() => {
                 const app = window.jupyterapp;
@@ -256,12 +262,12 @@ class NotebookPage:
 
     def close(self) -> None:
         """Stop its kernel and close the notebook, unsaved: the page is left for the next notebook."""
+        # a kernel shut down mid-start makes JupyterLab's own code throw in the page
+        # ("Cannot read properties of null (reading 'kernel')")
+        self.wait_for_kernel(60)
         self.page.evaluate(
             """async () => {
                 const panel = window.jupyterapp.shell.currentWidget;
-                // JupyterLab starts a kernel on opening; shut down mid-start, its own code throws in the page
-                // ("Cannot read properties of null (reading 'kernel')"): wait (at most a minute) until it is up
-                await Promise.race([panel.sessionContext.ready, new Promise(done => setTimeout(done, 60000))]);
                 await panel.sessionContext.shutdown();
                 panel.context.model.dirty = false;      // the tests' runs are not saved
                 panel.dispose();
